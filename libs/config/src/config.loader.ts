@@ -1,0 +1,77 @@
+import { configSchema, RawConfig } from './config.schema';
+import { KeydConfig, Listen } from './config.types';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function listen(value: string): Listen {
+  const at = value.lastIndexOf(':');
+  return { host: value.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(value.slice(at + 1)) };
+}
+
+function shape(c: RawConfig): KeydConfig {
+  return {
+    db: { path: c.KEYD_DB_PATH },
+    grpc: { listen: listen(c.KEYD_GRPC_LISTEN), apiToken: c.KEYD_API_TOKEN },
+    http: { listen: listen(c.KEYD_HTTP_LISTEN) },
+    log: { level: c.KEYD_LOG_LEVEL },
+    node: { name: c.KEYD_NODE_NAME },
+    core: {
+      apiAddr: c.XRAY_API_ADDR,
+      flavor: c.XRAY_CORE,
+      inboundTag: c.XRAY_INBOUND_TAG,
+      flow: c.XRAY_FLOW,
+      userLevel: c.XRAY_USER_LEVEL,
+      callTimeoutMs: c.XRAY_CALL_TIMEOUT_MS,
+      probeIntervalMs: c.KEYD_CORE_PROBE_INTERVAL_MS,
+      configPath: c.XRAY_CONFIG_PATH,
+      bin: c.XRAY_BIN,
+      configWriteWindowMs: c.KEYD_CONFIG_WRITE_WINDOW_MS,
+    },
+    reconcile: { intervalSeconds: c.KEYD_RECONCILE_INTERVAL_SECONDS },
+    readiness: { coreGraceSeconds: c.KEYD_READY_CORE_GRACE_SECONDS },
+    link: {
+      host: c.KEYD_PUBLIC_HOST,
+      port: c.KEYD_PUBLIC_PORT,
+      security: c.KEYD_LINK_SECURITY,
+      type: c.KEYD_LINK_TYPE,
+      name: c.KEYD_LINK_NAME,
+      tlsSni: c.KEYD_TLS_SNI,
+      reality:
+        c.KEYD_LINK_SECURITY === 'reality'
+          ? {
+              publicKey: c.XRAY_REALITY_PUBLIC_KEY ?? '',
+              shortId: c.XRAY_REALITY_SHORT_ID ?? '',
+              sni: c.XRAY_REALITY_SNI ?? '',
+              fingerprint: c.XRAY_REALITY_FINGERPRINT,
+            }
+          : undefined,
+    },
+  };
+}
+
+/** Validates every variable at once so an operator sees all mistakes in one run. */
+export function loadConfig(env: Record<string, string | undefined>): KeydConfig {
+  const known = Object.keys(configSchema.innerType().shape);
+  const input: Record<string, string> = {};
+  for (const name of known) {
+    const value = env[name];
+    // An empty variable means "use the default", as shells make unsetting awkward.
+    if (value !== undefined && value !== '') input[name] = value;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0] ?? 'config');
+        const shown = input[name] === undefined || /TOKEN|KEY$/.test(name) ? '' : ` (got "${input[name]}")`;
+        return `${name}: ${i.message}${shown}`;
+      }),
+    );
+  }
+  return shape(parsed.data);
+}

@@ -1,0 +1,40 @@
+export type CoreFlavorName = 'xray' | 'v2ray';
+export type LinkSecurity = 'reality' | 'tls' | 'none';
+
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+export interface KeydConfig {
+  db: { path: string };
+  grpc: { listen: Listen; apiToken?: string };
+  http: { listen: Listen };
+  log: { level: string };
+  node: { name: string };
+  core: {
+    apiAddr: string;
+    flavor: CoreFlavorName;
+    inboundTag: string;
+    flow: string;
+    userLevel: number;
+    callTimeoutMs: number;
+    probeIntervalMs: number;
+    configPath?: string;
+    bin?: string;
+    configWriteWindowMs: number;
+  };
+  reconcile: { intervalSeconds: number };
+  readiness: { coreGraceSeconds: number };
+  link: {
+    host: string;
+    port: number;
+    security: LinkSecurity;
+    type: string;
+    name: string;
+    tlsSni?: string;
+    reality?: { publicKey: string; shortId: string; sni: string; fingerprint: string };
+  };
+}
+
+export const KEYD_CONFIG = Symbol('KEYD_CONFIG');

@@ -1,0 +1,38 @@
+/**
+ * Errors the domain speaks. Services throw only these; each transport maps them
+ * through one catalog (libs/api/src/errors/error.catalog.ts).
+ */
+export abstract class DomainError extends Error {
+  abstract readonly code: DomainErrorCode;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export type DomainErrorCode = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'UNAUTHENTICATED' | 'STORE_UNAVAILABLE';
+
+export class InvalidArgumentError extends DomainError {
+  readonly code = 'INVALID_ARGUMENT';
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND';
+}
+
+export class UnauthenticatedError extends DomainError {
+  readonly code = 'UNAUTHENTICATED';
+  constructor() {
+    super('missing or invalid bearer token');
+  }
+}
+
+export class StoreUnavailableError extends DomainError {
+  readonly code = 'STORE_UNAVAILABLE';
+}
