@@ -1,0 +1,24 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { epochMs } from './column.transformers';
+
+/** The request-id ledger: what a grant answered, so that a retry gets the same answer. */
+@Entity({ name: 'grant_requests' })
+export class GrantRequestEntity {
+  @PrimaryColumn({ name: 'request_id', type: 'text' })
+  requestId!: string;
+
+  @Column({ name: 'owner_id', type: 'text' })
+  ownerId!: string;
+
+  @Column({ name: 'duration_seconds', type: 'integer' })
+  durationSeconds!: number;
+
+  @Column({ name: 'key_id', type: 'integer' })
+  keyId!: number;
+
+  @Column({ type: 'text' })
+  action!: string;
+
+  @Column({ name: 'created_at', type: 'integer', transformer: epochMs })
+  createdAt!: Date;
+}

@@ -1,0 +1,4 @@
+import { InitialSchema1764300000000 } from './1764300000000-initial-schema.migration';
+import { CoreState1764310000000 } from './1764310000000-core-state.migration';
+
+export const migrations = [InitialSchema1764300000000, CoreState1764310000000];

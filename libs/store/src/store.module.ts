@@ -1,0 +1,37 @@
+import { Module, OnApplicationShutdown } from '@nestjs/common';
+import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
+import { CoreStateRepository } from './repositories/core-state.repository';
+import { KeyRepository } from './repositories/key.repository';
+import { NodeRecord, NodeRepository } from './repositories/node.repository';
+import { StoreDatabase } from './store.database';
+
+export const CURRENT_NODE = Symbol('CURRENT_NODE');
+
+class StoreCloser implements OnApplicationShutdown {
+  constructor(private readonly db: StoreDatabase) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+@Module({
+  providers: [
+    {
+      provide: StoreDatabase,
+      inject: [KEYD_CONFIG],
+      useFactory: (config: KeydConfig) => StoreDatabase.open(config.db.path),
+    },
+    { provide: StoreCloser, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new StoreCloser(db) },
+    { provide: KeyRepository, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new KeyRepository(db) },
+    { provide: CoreStateRepository, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new CoreStateRepository(db) },
+    { provide: NodeRepository, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new NodeRepository(db) },
+    {
+      provide: CURRENT_NODE,
+      inject: [NodeRepository, KEYD_CONFIG],
+      useFactory: (nodes: NodeRepository, config: KeydConfig): Promise<NodeRecord> =>
+        nodes.seed({ name: config.node.name, apiAddr: config.core.apiAddr, flavor: config.core.flavor }, new Date()),
+    },
+  ],
+  exports: [StoreDatabase, KeyRepository, NodeRepository, CoreStateRepository, CURRENT_NODE],
+})
+export class StoreModule {}
