@@ -1,0 +1,66 @@
+import { InvalidArgumentError, KEY_STATUSES, KeyStatus } from '@keyd/domain';
+
+export const MAX_OWNER_LENGTH = 128;
+/** Ten years: anything longer is a unit mistake (milliseconds sent as seconds), not a plan. */
+export const MAX_DURATION_SECONDS = 10 * 366 * 86_400;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const CONTROL = /\p{Cc}|\p{Cs}/u;
+
+export function ownerId(value: unknown, field = 'owner_id'): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new InvalidArgumentError(field, 'is required');
+  if ([...value].length > MAX_OWNER_LENGTH) throw new InvalidArgumentError(field, `must be at most ${MAX_OWNER_LENGTH} characters`);
+  if (CONTROL.test(value)) throw new InvalidArgumentError(field, 'must not contain control characters');
+  if (value !== value.trim()) throw new InvalidArgumentError(field, 'must not start or end with white space');
+  return value;
+}
+
+export function durationSeconds(value: unknown, field = 'duration_seconds'): number {
+  const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw new InvalidArgumentError(field, 'must be a whole number of seconds');
+  if (n <= 0) throw new InvalidArgumentError(field, 'must be positive');
+  if (n > MAX_DURATION_SECONDS) throw new InvalidArgumentError(field, `must be at most ${MAX_DURATION_SECONDS} (ten years)`);
+  return n;
+}
+
+export function requestId(value: unknown, field = 'request_id'): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' || !REQUEST_ID.test(value))
+    throw new InvalidArgumentError(field, 'must be 1-128 letters, digits or . _ : -');
+  return value;
+}
+
+export function keyStatus(value: unknown, field = 'status'): KeyStatus | undefined {
+  if (value === undefined || value === null || value === '' || value === 'KEY_STATUS_UNSPECIFIED' || value === 0) return undefined;
+  if (typeof value === 'string' && (KEY_STATUSES as readonly string[]).includes(value)) return value as KeyStatus;
+  throw new InvalidArgumentError(field, `must be one of ${KEY_STATUSES.join(', ')}`);
+}
+
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+
+export function pageSize(value: unknown, field = 'page_size'): number {
+  if (value === undefined || value === null || value === '' || value === 0) return DEFAULT_PAGE_SIZE;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE)
+    throw new InvalidArgumentError(field, `must be 1-${MAX_PAGE_SIZE}`);
+  return n;
+}
+
+/** Page tokens are opaque to callers: the last id seen, base64url-encoded. */
+export function encodePageToken(lastId: number): string {
+  return Buffer.from(`k:${lastId}`).toString('base64url');
+}
+
+export function pageToken(value: unknown, field = 'page_token'): number {
+  if (value === undefined || value === null || value === '') return 0;
+  const decoded = typeof value === 'string' ? Buffer.from(value, 'base64url').toString() : '';
+  const m = /^k:(\d{1,15})$/.exec(decoded);
+  if (!m) throw new InvalidArgumentError(field, 'is not a token this server issued');
+  return Number(m[1]);
+}
+
+export class RequestIdReusedError extends InvalidArgumentError {
+  constructor() {
+    super('request_id', 'was already used for a different grant');
+  }
+}

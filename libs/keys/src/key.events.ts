@@ -1,0 +1,13 @@
+import { EventEmitter } from 'node:events';
+
+export interface KeyEventMap {
+  /** What the core should hold changed (issue, revoke, expiry). */
+  changed: [{ subscriptionEnd?: Date }];
+  /** A change could not be pushed to the core and waits for a retry. */
+  pending: [];
+  /** A key's subscription end moved (renewal). */
+  extended: [{ subscriptionEnd: Date }];
+}
+
+/** In-process notifications from the key domain to reconciliation and metrics, so neither calls the other. */
+export class KeyEvents extends EventEmitter<KeyEventMap> {}
