@@ -1,0 +1,30 @@
+import { promises as fs } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** Writes data to a temp file beside target and fsyncs it; returns the temp path. */
+export async function writeTemp(target: string, data: string): Promise<string> {
+  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
+  const handle = await fs.open(temp, 'w', 0o640);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return temp;
+}
+
+/** Renames temp over target, then fsyncs the directory so the rename itself survives a power loss. */
+export async function install(temp: string, target: string): Promise<void> {
+  await fs.rename(temp, target);
+  const dir = await fs.open(dirname(target), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+export async function writeAtomic(target: string, data: string): Promise<void> {
+  await install(await writeTemp(target, data), target);
+}

@@ -1,0 +1,144 @@
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { promisify } from 'node:util';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
+import { Key } from '@keyd/domain';
+import { AppLogger, LOGGER } from '@keyd/observability';
+import { CoreStateRepository, KeyRepository } from '@keyd/store';
+import { install, writeAtomic, writeTemp } from './atomic-file';
+
+const run = promisify(execFile);
+
+export interface ConfigFileStatus {
+  path: string | null;
+  lastWriteAt: Date | null;
+  writtenSeq: number | null;
+  writes: number;
+  failures: number;
+  lastError: string | null;
+}
+
+interface CoreConfigFile {
+  inbounds?: { tag?: string; settings?: { clients?: unknown[] } }[];
+}
+
+/**
+ * Keeps the managed inbound's clients in the core's config file equal to the
+ * active keys, so a core that restarts boots with them. Everything else in the
+ * file is left as the operator wrote it. Writes are atomic, skipped when
+ * nothing would change, coalesced to one per window, and checked with the
+ * core's own test mode first when its binary is configured.
+ */
+@Injectable()
+export class ConfigFileWriter implements OnModuleDestroy {
+  private timer?: NodeJS.Timeout;
+  private lastWriteStarted = 0;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private readonly state: ConfigFileStatus;
+
+  constructor(
+    private readonly keys: KeyRepository,
+    private readonly coreState: CoreStateRepository,
+    @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
+    @Inject(LOGGER) private readonly log: AppLogger,
+  ) {
+    this.state = { path: config.core.configPath ?? null, lastWriteAt: null, writtenSeq: null, writes: 0, failures: 0, lastError: null };
+  }
+
+  get enabled(): boolean {
+    return this.state.path !== null;
+  }
+
+  status(): ConfigFileStatus {
+    return { ...this.state };
+  }
+
+  onModuleDestroy(): void {
+    clearTimeout(this.timer);
+  }
+
+  /** Asks for a write; bursts of requests collapse into one write per window. */
+  request(): void {
+    if (!this.enabled || this.timer) return;
+    const wait = Math.max(0, this.lastWriteStarted + this.config.core.configWriteWindowMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, wait);
+    this.timer.unref();
+  }
+
+  /** Writes now if the content would change; resolves when the file is current. */
+  async flush(): Promise<void> {
+    if (!this.enabled) return;
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        this.lastWriteStarted = Date.now();
+        await this.writeOnce().catch((e: unknown) => this.fail(e));
+      } while (this.again);
+    })().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async writeOnce(): Promise<void> {
+    const path = this.state.path as string;
+    const { seq, keys } = await this.keys.activeSnapshot();
+    const current = await fs.readFile(path, 'utf8');
+    const next = this.render(current, keys);
+    if (next !== current) {
+      const temp = await writeTemp(path, next);
+      await this.check(temp, path);
+      await install(temp, path);
+      await writeAtomic(`${path}.last-good`, next);
+      this.state.writes++;
+      this.log.info({ path, active_keys: keys.length, change_seq: seq }, 'core config file written');
+    }
+    await this.coreState.recordConfigWrite(seq, new Date());
+    this.state.lastWriteAt = new Date();
+    this.state.writtenSeq = seq;
+    this.state.lastError = null;
+  }
+
+  private render(current: string, keys: Key[]): string {
+    let parsed: CoreConfigFile;
+    try {
+      parsed = JSON.parse(current) as CoreConfigFile;
+    } catch (e) {
+      throw new Error(`the file is not valid JSON, so it is left alone: ${(e as Error).message}`);
+    }
+    const tag = this.config.core.inboundTag;
+    const inbound = parsed.inbounds?.find((i) => i.tag === tag);
+    if (!inbound) throw new Error(`no inbound tagged "${tag}" in the file`);
+    inbound.settings ??= {};
+    inbound.settings.clients = keys.map((k) => ({ id: k.uuid, email: k.email, flow: k.flow, level: this.config.core.userLevel }));
+    return `${JSON.stringify(parsed, null, 2)}\n`;
+  }
+
+  /** Runs the core's test mode on the candidate; a failing file is kept aside and never installed. */
+  private async check(temp: string, path: string): Promise<void> {
+    const bin = this.config.core.bin;
+    if (!bin) return;
+    const args = this.config.core.flavor === 'xray' ? ['run', '-test', '-c', temp] : ['-test', '-config', temp];
+    try {
+      await run(bin, args, { timeout: 30_000 });
+    } catch (e) {
+      const rejected = `${path}.rejected`;
+      await fs.rename(temp, rejected).catch(() => undefined);
+      const detail = (e as { stderr?: string; stdout?: string }).stdout || (e as Error).message;
+      throw new Error(`the core rejected the new file (kept as ${rejected}): ${String(detail).trim().slice(-500)}`);
+    }
+  }
+
+  private fail(e: unknown): void {
+    this.state.failures++;
+    this.state.lastError = e instanceof Error ? e.message : String(e);
+    this.log.error({ path: this.state.path, err: this.state.lastError }, 'core config file not written');
+  }
+}

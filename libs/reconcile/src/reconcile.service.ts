@@ -1,0 +1,175 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
+import { Key } from '@keyd/domain';
+import { KeySyncService } from '@keyd/keys';
+import { AppLogger, LOGGER } from '@keyd/observability';
+import { KeyRepository } from '@keyd/store';
+import { CoreError, XrayClient } from '@keyd/xray';
+import { CoreMonitor } from './core.monitor';
+import { CoreRecovery } from './core-recovery.service';
+import { KeyExpirer } from './key-expirer';
+import { emptyReport, ReconcileReport } from './reconcile.types';
+
+const PENDING_PAGE = 1000;
+
+/**
+ * One reconciliation pass converges the core to the database: expiries, the
+ * changes still pending, and the recovery of a core that lost its memory.
+ * Passes never overlap; callers that arrive during a pass wait for their own.
+ */
+@Injectable()
+export class ReconcileService {
+  private tail: Promise<unknown> = Promise.resolve();
+  private recoveryNeeded = true;
+  private last: (ReconcileReport & { finishedAt: Date }) | null = null;
+
+  constructor(
+    private readonly core: XrayClient,
+    private readonly keys: KeyRepository,
+    private readonly sync: KeySyncService,
+    private readonly monitor: CoreMonitor,
+    private readonly recovery: CoreRecovery,
+    private readonly expirer: KeyExpirer,
+    @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
+    @Inject(LOGGER) private readonly log: AppLogger,
+  ) {}
+
+  get lastPass() {
+    return this.last;
+  }
+
+  /** The core may have lost its users; the next pass verifies and repairs. */
+  markRecoveryNeeded(): void {
+    this.recoveryNeeded = true;
+  }
+
+  run(opts: { dryRun?: boolean; reason: string }): Promise<ReconcileReport> {
+    const result = this.tail.then(() => this.pass(opts.dryRun === true, opts.reason));
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Resolves when the pass in flight, if any, has finished. */
+  drain(): Promise<void> {
+    return this.tail.then(() => undefined);
+  }
+
+  /** Retries only what is pending, without the rest of a pass. */
+  retryPending(): Promise<ReconcileReport> {
+    const result = this.tail.then(() => this.pendingOnly());
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private async pass(dryRun: boolean, reason: string): Promise<ReconcileReport> {
+    const started = Date.now();
+    const report = emptyReport(dryRun);
+    const seen = await this.monitor.probe();
+    if (seen === 'restarted' || seen === 'reconnected') this.recoveryNeeded = true;
+    report.coreReachable = seen !== 'down';
+    report.coreRestartDetected = this.recoveryNeeded;
+
+    if (dryRun) {
+      report.expired = await this.expirer.countDue();
+      await this.countPending(report);
+      if (this.recoveryNeeded && report.coreReachable) report.added += (await this.keys.countByStatus()).ACTIVE;
+    } else {
+      const e = await this.expirer.expireDue();
+      report.expired = e.expired;
+      report.failed += e.failed;
+      if (report.coreReachable) await this.repairCore(report, reason);
+      await this.pushPending(report);
+    }
+    report.durationMs = Date.now() - started;
+    if (!dryRun) this.last = { ...report, finishedAt: new Date() };
+    this.log.info({ event: 'reconcile', reason, ...report }, 'reconcile pass');
+    return report;
+  }
+
+  private async pendingOnly(): Promise<ReconcileReport> {
+    const report = emptyReport(false);
+    const started = Date.now();
+    await this.pushPending(report);
+    report.durationMs = Date.now() - started;
+    return report;
+  }
+
+  private async repairCore(report: ReconcileReport, reason: string): Promise<void> {
+    try {
+      const live = await this.core.listUsers(this.config.core.inboundTag);
+      if (live) {
+        await this.diffAgainstLive(live.map((u) => u.email), report);
+        this.recoveryNeeded = false;
+        return;
+      }
+    } catch (e) {
+      if (!(e instanceof CoreError)) throw e;
+      report.failed++;
+      return;
+    }
+    if (!this.recoveryNeeded) return;
+    const r = await this.recovery.recover(reason);
+    report.added += r.added;
+    report.removed += r.removed;
+    report.failed += r.failed;
+    if (r.mode !== 'unreachable' && r.failed === 0) this.recoveryNeeded = false;
+  }
+
+  /** Cores that can list their users are compared both ways, including users keyd never issued. */
+  private async diffAgainstLive(liveEmails: string[], report: ReconcileReport): Promise<void> {
+    const live = new Set(liveEmails.map((e) => e.toLowerCase()));
+    const active: Key[] = [];
+    for (let after = 0; ; ) {
+      const page = await this.keys.activeKeys(after, 5000);
+      if (!page.length) break;
+      active.push(...page);
+      after = page[page.length - 1].id;
+    }
+    const wanted = new Set(active.map((k) => k.email.toLowerCase()));
+    for (const key of active.filter((k) => !live.has(k.email.toLowerCase()))) {
+      this.log.warn({ event: 'drift', owner: key.ownerId, email: key.email, wrong: 'missing from core', done: 'add' }, 'drift');
+      const outcome = await this.sync.reapply(key.id, key.ownerId, { force: true });
+      if (outcome === 'failed') report.failed++;
+      else report.added++;
+    }
+    const extra = liveEmails.filter((e) => !wanted.has(e.toLowerCase()));
+    const known = new Map((await this.keys.findByEmails(extra)).map((k) => [k.email.toLowerCase(), k]));
+    for (const email of extra) {
+      const key = known.get(email.toLowerCase());
+      this.log.warn(
+        { event: 'drift', owner: key?.ownerId, email, wrong: key ? `core holds a ${key.status} key` : 'unknown to the database', done: 'remove' },
+        'drift',
+      );
+      try {
+        await this.core.removeUser(this.config.core.inboundTag, email);
+        if (key) report.removed++;
+        else report.unknownRemoved++;
+      } catch (e) {
+        if (!(e instanceof CoreError)) throw e;
+        report.failed++;
+      }
+    }
+  }
+
+  private async countPending(report: ReconcileReport): Promise<void> {
+    for (const key of await this.keys.pending(Number.MAX_SAFE_INTEGER)) {
+      if (key.status === 'ACTIVE') report.added++;
+      else report.removed++;
+    }
+  }
+
+  private async pushPending(report: ReconcileReport): Promise<void> {
+    let after = 0;
+    for (;;) {
+      const page = (await this.keys.pending(PENDING_PAGE)).filter((k) => k.id > after);
+      if (!page.length) return;
+      for (const key of page) {
+        const outcome = await this.sync.reapply(key.id, key.ownerId);
+        if (outcome === 'failed') report.failed++;
+        else if (outcome === 'applied') report[key.status === 'ACTIVE' ? 'added' : 'removed']++;
+      }
+      after = page[page.length - 1].id;
+      if (report.failed) return;
+    }
+  }
+}
