@@ -1,0 +1,47 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { GRPC_LOADER_OPTIONS, GRPC_PACKAGES, grpcProtoFiles } from '@keyd/api';
+import { ConfigError, KeydConfig, loadConfig } from '@keyd/config';
+import { createLogger, NestPinoLogger } from '@keyd/observability';
+import { AppModule } from './app.module';
+
+async function bootstrap(config: KeydConfig): Promise<void> {
+  const logger = createLogger(config.log.level);
+  const app = await NestFactory.create(AppModule.create(config, logger), {
+    logger: new NestPinoLogger(logger),
+    bodyParser: true,
+  });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  app.connectMicroservice<MicroserviceOptions>(
+    {
+      transport: Transport.GRPC,
+      options: {
+        package: GRPC_PACKAGES,
+        protoPath: grpcProtoFiles(),
+        url: `${config.grpc.listen.host}:${config.grpc.listen.port}`,
+        loader: GRPC_LOADER_OPTIONS,
+      },
+    },
+    // Without it the app-wide exception filter would not reach the gRPC handlers.
+    { inheritAppConfig: true },
+  );
+  await app.startAllMicroservices();
+  await app.listen(config.http.listen.port, config.http.listen.host);
+  logger.info(
+    { grpc: config.grpc.listen, http: config.http.listen, core: config.core.apiAddr, flavor: config.core.flavor, db: config.db.path },
+    'keyd started',
+  );
+}
+
+let config: KeydConfig;
+try {
+  config = loadConfig(process.env);
+} catch (e) {
+  process.stderr.write(`${e instanceof ConfigError ? e.message : String(e)}\n`);
+  process.exit(2);
+}
+bootstrap(config).catch((e: unknown) => {
+  process.stderr.write(`keyd failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,15 @@
+import { Controller } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import { Readiness } from '@keyd/observability';
+
+/** The standard grpc.health.v1 service; the empty service name stands for the whole server. */
+@Controller()
+export class HealthGrpcController {
+  constructor(private readonly readiness: Readiness) {}
+
+  @GrpcMethod('Health', 'Check')
+  check(req: { service: string }) {
+    if (req.service && req.service !== 'keyd.v1.KeyManager') return { status: 'SERVICE_UNKNOWN' };
+    return { status: this.readiness.state().ready ? 'SERVING' : 'NOT_SERVING' };
+  }
+}
