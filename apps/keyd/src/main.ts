@@ -29,14 +29,20 @@ async function bootstrap(config: KeydConfig): Promise<void> {
   await app.startAllMicroservices();
   await app.listen(config.http.listen.port, config.http.listen.host);
   logger.info(
-    { grpc: config.grpc.listen, http: config.http.listen, core: config.core.apiAddr, flavor: config.core.flavor, db: config.db.path },
+    {
+      grpc: config.grpc.listen,
+      http: config.http.listen,
+      core: config.core.apiAddr,
+      flavor: config.core.flavor,
+      db: config.db.path,
+    },
     'keyd started',
   );
 }
 
 let config: KeydConfig;
 try {
-  config = loadConfig(process.env);
+  config = loadConfig();
 } catch (e) {
   process.stderr.write(`${e instanceof ConfigError ? e.message : String(e)}\n`);
   process.exit(2);

@@ -1,4 +1,4 @@
-import { configSchema, RawConfig } from './config.schema';
+import { configSchema, crossCheck, RawConfig } from './config.schema';
 import { KeydConfig, Listen } from './config.types';
 
 export class ConfigError extends Error {
@@ -55,8 +55,8 @@ function shape(c: RawConfig): KeydConfig {
 }
 
 /** Validates every variable at once so an operator sees all mistakes in one run. */
-export function loadConfig(env: Record<string, string | undefined>): KeydConfig {
-  const known = Object.keys(configSchema.innerType().shape);
+export function loadConfig(env: Record<string, string | undefined> = process.env): KeydConfig {
+  const known = Object.keys(configSchema.shape);
   const input: Record<string, string> = {};
   for (const name of known) {
     const value = env[name];
@@ -64,12 +64,17 @@ export function loadConfig(env: Record<string, string | undefined>): KeydConfig 
     if (value !== undefined && value !== '') input[name] = value;
   }
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) {
+  const issues = [
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((i) => ({ path: String(i.path[0] ?? 'config'), message: i.message }))),
+    ...crossCheck(input),
+  ];
+  if (issues.length || !parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => {
-        const name = String(i.path[0] ?? 'config');
-        const shown = input[name] === undefined || /TOKEN|KEY$/.test(name) ? '' : ` (got "${input[name]}")`;
-        return `${name}: ${i.message}${shown}`;
+      issues.map(({ path, message }) => {
+        const shown = input[path] === undefined || /TOKEN|KEY$/.test(path) ? '' : ` (got "${input[path]}")`;
+        return `${path}: ${message}${shown}`;
       }),
     );
   }

@@ -1,12 +1,9 @@
 import { z } from 'zod';
 
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port')
-  .refine((v) => {
-    const port = Number(v.slice(v.lastIndexOf(':') + 1));
-    return port > 0 && port < 65536;
-  }, 'port must be 1-65535');
+const hostPort = z.string().refine((v) => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+  return m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536;
+}, 'must be host:port with a port from 1 to 65535');
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalText = z
@@ -15,54 +12,58 @@ const optionalText = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 // One entry per environment variable; the README's table is written from this.
-export const configSchema = z
-  .object({
-    KEYD_DB_PATH: z.string().min(1).default('./data/keyd.sqlite'),
-    KEYD_GRPC_LISTEN: hostPort.default('127.0.0.1:50051'),
-    KEYD_HTTP_LISTEN: hostPort.default('127.0.0.1:8080'),
-    KEYD_API_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
-    KEYD_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-    KEYD_NODE_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - only').default('default'),
-    XRAY_API_ADDR: hostPort.default('127.0.0.1:10085'),
-    XRAY_CORE: z.enum(['xray', 'v2ray']).default('xray'),
-    XRAY_INBOUND_TAG: z.string().min(1).max(128).default('vless-in'),
-    XRAY_FLOW: z.enum(['', 'xtls-rprx-vision', 'xtls-rprx-vision-udp443']).default(''),
-    XRAY_USER_LEVEL: int(0, 255).default(0),
-    XRAY_CALL_TIMEOUT_MS: int(100, 60_000).default(3000),
-    XRAY_CONFIG_PATH: optionalText,
-    XRAY_BIN: optionalText,
-    KEYD_CONFIG_WRITE_WINDOW_MS: int(0, 600_000).default(1000),
-    KEYD_RECONCILE_INTERVAL_SECONDS: int(1, 86_400).default(30),
-    KEYD_CORE_PROBE_INTERVAL_MS: int(100, 60_000).default(2000),
-    KEYD_READY_CORE_GRACE_SECONDS: int(0, 86_400).default(30),
-    KEYD_PUBLIC_HOST: z.string().min(1).default('127.0.0.1'),
-    KEYD_PUBLIC_PORT: int(1, 65_535).default(443),
-    KEYD_LINK_SECURITY: z.enum(['reality', 'tls', 'none']).default('none'),
-    KEYD_LINK_TYPE: z.enum(['tcp', 'ws', 'grpc', 'httpupgrade', 'xhttp', 'kcp']).default('tcp'),
-    KEYD_LINK_NAME: z.string().min(1).max(64).default('keyd'),
-    KEYD_TLS_SNI: optionalText,
-    XRAY_REALITY_PUBLIC_KEY: optionalText.pipe(
-      z
-        .string()
-        .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a 32-byte X25519 key in base64url (43 characters)')
-        .optional(),
-    ),
-    XRAY_REALITY_SHORT_ID: optionalText.pipe(
-      z
-        .string()
-        .regex(/^([0-9a-f]{2}){0,8}$/, 'must be 0-16 lowercase hex digits, an even count')
-        .optional(),
-    ),
-    XRAY_REALITY_SNI: optionalText,
-    XRAY_REALITY_FINGERPRINT: z
-      .enum(['chrome', 'firefox', 'safari', 'ios', 'android', 'edge', '360', 'qq', 'random', 'randomized'])
-      .default('chrome'),
-  })
-  .superRefine((c, ctx) => {
-    if (c.KEYD_LINK_SECURITY !== 'reality') return;
-    for (const key of ['XRAY_REALITY_PUBLIC_KEY', 'XRAY_REALITY_SNI'] as const) {
-      if (!c[key]) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'required when KEYD_LINK_SECURITY=reality' });
-    }
-  });
+export const configSchema = z.object({
+  KEYD_DB_PATH: z.string().min(1).default('./data/keyd.sqlite'),
+  KEYD_GRPC_LISTEN: hostPort.default('127.0.0.1:50051'),
+  KEYD_HTTP_LISTEN: hostPort.default('127.0.0.1:8080'),
+  KEYD_API_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  KEYD_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  KEYD_NODE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - only')
+    .default('default'),
+  XRAY_API_ADDR: hostPort.default('127.0.0.1:10085'),
+  XRAY_CORE: z.enum(['xray', 'v2ray']).default('xray'),
+  XRAY_INBOUND_TAG: z.string().min(1).max(128).default('vless-in'),
+  XRAY_FLOW: z.enum(['', 'xtls-rprx-vision', 'xtls-rprx-vision-udp443']).default(''),
+  XRAY_USER_LEVEL: int(0, 255).default(0),
+  XRAY_CALL_TIMEOUT_MS: int(100, 60_000).default(3000),
+  XRAY_CONFIG_PATH: optionalText,
+  XRAY_BIN: optionalText,
+  KEYD_CONFIG_WRITE_WINDOW_MS: int(0, 600_000).default(1000),
+  KEYD_RECONCILE_INTERVAL_SECONDS: int(1, 86_400).default(30),
+  KEYD_CORE_PROBE_INTERVAL_MS: int(100, 60_000).default(2000),
+  KEYD_READY_CORE_GRACE_SECONDS: int(0, 86_400).default(30),
+  KEYD_PUBLIC_HOST: z.string().min(1).default('127.0.0.1'),
+  KEYD_PUBLIC_PORT: int(1, 65_535).default(443),
+  KEYD_LINK_SECURITY: z.enum(['reality', 'tls', 'none']).default('none'),
+  KEYD_LINK_TYPE: z.enum(['tcp', 'ws', 'grpc', 'httpupgrade', 'xhttp', 'kcp']).default('tcp'),
+  KEYD_LINK_NAME: z.string().min(1).max(64).default('keyd'),
+  KEYD_TLS_SNI: optionalText,
+  XRAY_REALITY_PUBLIC_KEY: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a 32-byte X25519 key in base64url (43 characters)')
+      .optional(),
+  ),
+  XRAY_REALITY_SHORT_ID: optionalText.pipe(
+    z
+      .string()
+      .regex(/^([0-9a-f]{2}){0,8}$/, 'must be 0-16 lowercase hex digits, an even count')
+      .optional(),
+  ),
+  XRAY_REALITY_SNI: optionalText,
+  XRAY_REALITY_FINGERPRINT: z
+    .enum(['chrome', 'firefox', 'safari', 'ios', 'android', 'edge', '360', 'qq', 'random', 'randomized'])
+    .default('chrome'),
+});
+
+/** Rules across variables; checked even when single variables failed, so every mistake is named at once. */
+export function crossCheck(input: Record<string, string>): { path: string; message: string }[] {
+  if (input.KEYD_LINK_SECURITY !== 'reality') return [];
+  return ['XRAY_REALITY_PUBLIC_KEY', 'XRAY_REALITY_SNI']
+    .filter((name) => !input[name]?.trim())
+    .map((path) => ({ path, message: 'required when KEYD_LINK_SECURITY=reality' }));
+}
 
 export type RawConfig = z.infer<typeof configSchema>;
