@@ -16,6 +16,7 @@ export class CoreMonitor extends EventEmitter<{ change: [CoreStateEvent] }> impl
   private lastUptime: number | null = null;
   private reachable: boolean | null = null;
   private restarts = 0;
+  private connectionLost = false;
 
   constructor(
     private readonly core: XrayClient,
@@ -24,6 +25,7 @@ export class CoreMonitor extends EventEmitter<{ change: [CoreStateEvent] }> impl
     @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
   ) {
     super();
+    core.onConnectionLost(() => (this.connectionLost = true));
   }
 
   get isReachable(): boolean {
@@ -51,18 +53,35 @@ export class CoreMonitor extends EventEmitter<{ change: [CoreStateEvent] }> impl
     clearTimeout(this.timer);
   }
 
+  /**
+   * Whether the core looks restarted or reconnected since the last probe,
+   * without recording anything: for dry runs, which must leave the real
+   * detection to the monitor.
+   */
+  async peek(): Promise<CoreStateEvent | 'up' | 'down'> {
+    try {
+      const uptime = (await this.core.sysStats()).uptimeSeconds;
+      if (this.lastUptime !== null && uptime < this.lastUptime) return 'restarted';
+      return this.reachable === false || this.connectionLost ? 'reconnected' : 'up';
+    } catch {
+      return 'down';
+    }
+  }
+
   /** One probe; returns what it saw. Also used to prime the state before the startup pass. */
   async probe(): Promise<CoreStateEvent | 'up' | 'down'> {
     let uptime: number;
     try {
       uptime = (await this.core.sysStats()).uptimeSeconds;
     } catch (e) {
-      if (this.reachable !== false) this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'core unreachable');
+      if (this.reachable !== false)
+        this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'core unreachable');
       this.reachable = false;
       this.readiness.coreReachable(false);
       return 'down';
     }
-    const wasDown = this.reachable === false;
+    const wasDown = this.reachable === false || this.connectionLost;
+    this.connectionLost = false;
     const restarted = this.lastUptime !== null && uptime < this.lastUptime;
     this.lastUptime = uptime;
     this.reachable = true;
@@ -70,7 +89,10 @@ export class CoreMonitor extends EventEmitter<{ change: [CoreStateEvent] }> impl
     const event: CoreStateEvent | undefined = restarted ? 'restarted' : wasDown ? 'reconnected' : undefined;
     if (!event) return 'up';
     if (restarted) this.restarts++;
-    this.log.warn({ event, uptime_seconds: uptime }, event === 'restarted' ? 'core restart detected' : 'core reachable again');
+    this.log.warn(
+      { event, uptime_seconds: uptime },
+      event === 'restarted' ? 'core restart detected' : 'core reachable again',
+    );
     this.emit('change', event);
     return event;
   }

@@ -18,7 +18,12 @@ import {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-type Unary = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => void;
+type Unary = (
+  req: unknown,
+  meta: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: unknown) => void,
+) => void;
 
 export interface XrayClientOptions {
   apiAddr: string;
@@ -68,9 +73,24 @@ export class XrayClient implements OnModuleDestroy {
     this.channel.close();
   }
 
-  /** True while the channel is connected or connecting without a recent failure. */
-  get channelState(): grpc.connectivityState {
-    return this.channel.getConnectivityState(false);
+  /**
+   * Calls back whenever an established connection to the core is lost: the
+   * core may have restarted between two probes, too fast for its uptime to
+   * show it.
+   */
+  onConnectionLost(callback: () => void): void {
+    const watch = (last: grpc.connectivityState) => {
+      try {
+        this.channel.watchConnectivityState(last, Infinity, () => {
+          const now = this.channel.getConnectivityState(false);
+          if (last === grpc.connectivityState.READY && now !== grpc.connectivityState.READY) callback();
+          if (now !== grpc.connectivityState.SHUTDOWN) watch(now);
+        });
+      } catch {
+        // The channel was closed: nothing left to watch.
+      }
+    };
+    watch(this.channel.getConnectivityState(false));
   }
 
   async addUser(tag: string, user: CoreUser): Promise<AddUserOutcome> {
