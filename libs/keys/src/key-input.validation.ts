@@ -8,7 +8,8 @@ const CONTROL = /\p{Cc}|\p{Cs}/u;
 
 export function ownerId(value: unknown, field = 'owner_id'): string {
   if (typeof value !== 'string' || value.trim() === '') throw new InvalidArgumentError(field, 'is required');
-  if ([...value].length > MAX_OWNER_LENGTH) throw new InvalidArgumentError(field, `must be at most ${MAX_OWNER_LENGTH} characters`);
+  if ([...value].length > MAX_OWNER_LENGTH)
+    throw new InvalidArgumentError(field, `must be at most ${MAX_OWNER_LENGTH} characters`);
   if (CONTROL.test(value)) throw new InvalidArgumentError(field, 'must not contain control characters');
   if (value !== value.trim()) throw new InvalidArgumentError(field, 'must not start or end with white space');
   return value;
@@ -16,9 +17,11 @@ export function ownerId(value: unknown, field = 'owner_id'): string {
 
 export function durationSeconds(value: unknown, field = 'duration_seconds'): number {
   const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw new InvalidArgumentError(field, 'must be a whole number of seconds');
+  if (typeof n !== 'number' || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError(field, 'must be a whole number of seconds');
   if (n <= 0) throw new InvalidArgumentError(field, 'must be positive');
-  if (n > MAX_DURATION_SECONDS) throw new InvalidArgumentError(field, `must be at most ${MAX_DURATION_SECONDS} (ten years)`);
+  if (n > MAX_DURATION_SECONDS)
+    throw new InvalidArgumentError(field, `must be at most ${MAX_DURATION_SECONDS} (ten years)`);
   return n;
 }
 
@@ -30,7 +33,8 @@ export function requestId(value: unknown, field = 'request_id'): string | undefi
 }
 
 export function keyStatus(value: unknown, field = 'status'): KeyStatus | undefined {
-  if (value === undefined || value === null || value === '' || value === 'KEY_STATUS_UNSPECIFIED' || value === 0) return undefined;
+  if (value === undefined || value === null || value === '' || value === 'KEY_STATUS_UNSPECIFIED' || value === 0)
+    return undefined;
   if (typeof value === 'string' && (KEY_STATUSES as readonly string[]).includes(value)) return value as KeyStatus;
   throw new InvalidArgumentError(field, `must be one of ${KEY_STATUSES.join(', ')}`);
 }

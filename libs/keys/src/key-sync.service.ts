@@ -3,7 +3,7 @@ import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { Key } from '@keyd/domain';
 import { LOGGER, AppLogger } from '@keyd/observability';
 import { KeyRepository } from '@keyd/store';
-import { CoreError, XrayClient } from '@keyd/xray';
+import { AddUserOutcome, CoreError, RemoveUserOutcome, XrayClient } from '@keyd/xray';
 import { KeyEvents } from './key.events';
 import { OwnerLocks } from './owner-locks';
 
@@ -31,7 +31,10 @@ export class KeySyncService {
       await this.push(key);
     } catch (e) {
       if (!(e instanceof CoreError)) throw e;
-      this.log.warn({ owner: key.ownerId, email: key.email, status: key.status, err: e.message, kind: e.kind }, 'core change pending');
+      this.log.warn(
+        { owner: key.ownerId, email: key.email, status: key.status, err: e.message, kind: e.kind },
+        'core change pending',
+      );
       this.events.emit('pending');
       return 'failed';
     }
@@ -52,16 +55,13 @@ export class KeySyncService {
   }
 
   /** The core call for the key's status, without bookkeeping. Throws CoreError. */
-  async push(key: Key): Promise<void> {
-    if (key.status === 'ACTIVE') {
-      await this.core.addUser(key.inboundTag, {
-        email: key.email,
-        uuid: key.uuid,
-        flow: key.flow,
-        level: this.config.core.userLevel,
-      });
-    } else {
-      await this.core.removeUser(key.inboundTag, key.email);
-    }
+  push(key: Key): Promise<AddUserOutcome | RemoveUserOutcome> {
+    if (key.status !== 'ACTIVE') return this.core.removeUser(key.inboundTag, key.email);
+    return this.core.addUser(key.inboundTag, {
+      email: key.email,
+      uuid: key.uuid,
+      flow: key.flow,
+      level: this.config.core.userLevel,
+    });
   }
 }

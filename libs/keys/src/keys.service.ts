@@ -56,8 +56,7 @@ export class KeysService {
         if (requestId) {
           const seen = await tx.findRequest(requestId);
           if (seen) {
-            if (seen.ownerId !== ownerId || seen.durationSeconds !== duration)
-              throw new input.RequestIdReusedError();
+            if (seen.ownerId !== ownerId || seen.durationSeconds !== duration) throw new input.RequestIdReusedError();
             return { key: await tx.getKey(seen.keyId), action: seen.action, replayed: true };
           }
         }
@@ -84,7 +83,11 @@ export class KeysService {
           );
           result = { key, action: 'ISSUED', replaced };
         }
-        if (requestId) await tx.insertRequest({ requestId, ownerId, durationSeconds: duration, keyId: result.key.id, action: result.action }, now);
+        if (requestId)
+          await tx.insertRequest(
+            { requestId, ownerId, durationSeconds: duration, keyId: result.key.id, action: result.action },
+            now,
+          );
         return { ...result, replayed: false };
       });
 
@@ -133,7 +136,14 @@ export class KeysService {
       const outcome = await this.sync.applyLocked(revoked);
       this.events.emit('changed', {});
       this.log.info(
-        { event: 'revoke', owner: ownerId, uuid: revoked.uuid, email: revoked.email, inbound: revoked.inboundTag, provisioned: outcome === 'applied' },
+        {
+          event: 'revoke',
+          owner: ownerId,
+          uuid: revoked.uuid,
+          email: revoked.email,
+          inbound: revoked.inboundTag,
+          provisioned: outcome === 'applied',
+        },
         'revoke',
       );
       return this.view({ ...revoked, provisioned: outcome === 'applied' });

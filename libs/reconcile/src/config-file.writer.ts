@@ -44,7 +44,14 @@ export class ConfigFileWriter implements OnModuleDestroy {
     @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
     @Inject(LOGGER) private readonly log: AppLogger,
   ) {
-    this.state = { path: config.core.configPath ?? null, lastWriteAt: null, writtenSeq: null, writes: 0, failures: 0, lastError: null };
+    this.state = {
+      path: config.core.configPath ?? null,
+      lastWriteAt: null,
+      writtenSeq: null,
+      writes: 0,
+      failures: 0,
+      lastError: null,
+    };
   }
 
   get enabled(): boolean {
@@ -117,7 +124,12 @@ export class ConfigFileWriter implements OnModuleDestroy {
     const inbound = parsed.inbounds?.find((i) => i.tag === tag);
     if (!inbound) throw new Error(`no inbound tagged "${tag}" in the file`);
     inbound.settings ??= {};
-    inbound.settings.clients = keys.map((k) => ({ id: k.uuid, email: k.email, flow: k.flow, level: this.config.core.userLevel }));
+    inbound.settings.clients = keys.map((k) => ({
+      id: k.uuid,
+      email: k.email,
+      flow: k.flow,
+      level: this.config.core.userLevel,
+    }));
     return `${JSON.stringify(parsed, null, 2)}\n`;
   }
 

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Key } from '@keyd/domain';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { CoreStateRepository, KeyRepository } from '@keyd/store';
-import { CoreError, XrayClient } from '@keyd/xray';
+import { CoreError } from '@keyd/xray';
+import { KeySyncService } from '@keyd/keys';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { KeyPusher, PushTotals } from './key-pusher';
 
@@ -17,12 +18,11 @@ const PAGE = 5000;
  * - else the newest key in the persisted file is there: the core booted from
  *   that file, so only changes made after its write are replayed;
  * - else everything active is pushed again.
- * Probing is an add of a key that must be present anyway, so it is harmless.
  */
 @Injectable()
 export class CoreRecovery {
   constructor(
-    private readonly core: XrayClient,
+    private readonly sync: KeySyncService,
     private readonly keys: KeyRepository,
     private readonly coreState: CoreStateRepository,
     private readonly pusher: KeyPusher,
@@ -31,51 +31,53 @@ export class CoreRecovery {
   ) {}
 
   async recover(reason: string): Promise<{ mode: RecoveryMode } & PushTotals> {
-    const none = { added: 0, removed: 0, failed: 0 };
+    const probed: PushTotals = { added: 0, removed: 0, failed: 0 };
     try {
       const newest = await this.keys.newestApplied();
-      if (!newest || (await this.holds(newest))) return { mode: 'intact', ...none };
+      if (!newest || (await this.holds(newest, probed))) return { mode: 'intact', ...probed };
       const file = await this.coreState.configFile();
       const snapshotSeq = await this.keys.maxChangeSeq();
-      if (file.writtenSeq !== null && this.config.core.configPath) {
-        const inFile = await this.keys.newestActiveAtOrBefore(file.writtenSeq);
-        if (inFile && (await this.holds(inFile))) {
-          const changed = await this.keys.changedSince(file.writtenSeq);
-          const totals = await this.pusher.pushAll(changed, snapshotSeq);
-          this.log.warn({ reason, mode: 'replayed', since_seq: file.writtenSeq, ...totals }, 'core recovered from its config file');
+      // A key the file holds must be present if the core booted from it; the
+      // newest key was just re-added by its probe, so only an older one can tell.
+      const written = this.config.core.configPath ? file.writtenSeq : null;
+      if (written !== null && newest.changeSeq > written) {
+        const inFile = await this.keys.newestActiveAtOrBefore(written);
+        if (inFile && (await this.holds(inFile, probed))) {
+          const totals = sum(probed, await this.pusher.pushAll(await this.keys.changedSince(written), snapshotSeq));
+          this.log.warn(
+            { reason, mode: 'replayed', since_seq: written, ...totals },
+            'core recovered from its config file',
+          );
           return { mode: 'replayed', ...totals };
         }
       }
-      const totals = await this.pushAllActive(snapshotSeq);
+      const totals = sum(probed, await this.pushAllActive(snapshotSeq));
       this.log.warn({ reason, mode: 'full', ...totals }, 'core recovered by pushing every active key');
       return { mode: 'full', ...totals };
     } catch (e) {
-      if (e instanceof CoreError && e.transient) return { mode: 'unreachable', ...none, failed: 1 };
+      if (e instanceof CoreError && e.transient) return { mode: 'unreachable', ...probed, failed: probed.failed + 1 };
       throw e;
     }
   }
 
-  private async holds(key: Key): Promise<boolean> {
-    const outcome = await this.core.addUser(key.inboundTag, {
-      email: key.email,
-      uuid: key.uuid,
-      flow: key.flow,
-      level: this.config.core.userLevel,
-    });
+  /** Probes by adding: a key that must be present anyway is either found or put back. */
+  private async holds(key: Key, totals: PushTotals): Promise<boolean> {
+    const outcome = await this.sync.push(key);
+    if (outcome === 'added') totals.added++;
     return outcome === 'already_exists';
   }
 
   private async pushAllActive(snapshotSeq: number): Promise<PushTotals> {
-    const totals: PushTotals = { added: 0, removed: 0, failed: 0 };
-    for (let after = 0; ; ) {
+    let totals: PushTotals = { added: 0, removed: 0, failed: 0 };
+    for (let after = 0; ;) {
       const page = await this.keys.activeKeys(after, PAGE);
-      if (!page.length) break;
-      const t = await this.pusher.pushAll(page, snapshotSeq);
-      totals.added += t.added;
-      totals.removed += t.removed;
-      totals.failed += t.failed;
+      if (!page.length) return totals;
+      totals = sum(totals, await this.pusher.pushAll(page, snapshotSeq));
       after = page[page.length - 1].id;
     }
-    return totals;
   }
+}
+
+function sum(a: PushTotals, b: PushTotals): PushTotals {
+  return { added: a.added + b.added, removed: a.removed + b.removed, failed: a.failed + b.failed };
 }

@@ -36,7 +36,9 @@ export class KeyExpirer {
             // Re-checked under the lock: a renewal may have moved the end meanwhile.
             const key = await this.keys.write(async (tx) => {
               const fresh = await tx.getKey(candidate.id);
-              return fresh.status === 'ACTIVE' && fresh.subscriptionEnd <= now ? tx.setStatus(fresh.id, 'EXPIRED', now) : null;
+              return fresh.status === 'ACTIVE' && fresh.subscriptionEnd <= now
+                ? tx.setStatus(fresh.id, 'EXPIRED', now)
+                : null;
             });
             if (!key) return;
             expired++;
@@ -44,7 +46,14 @@ export class KeyExpirer {
             const outcome = await this.sync.applyLocked(key);
             if (outcome === 'failed') failed++;
             this.log.info(
-              { event: 'expire', owner: key.ownerId, uuid: key.uuid, email: key.email, late_ms: lateMs, provisioned: outcome === 'applied' },
+              {
+                event: 'expire',
+                owner: key.ownerId,
+                uuid: key.uuid,
+                email: key.email,
+                late_ms: lateMs,
+                provisioned: outcome === 'applied',
+              },
               'key expired',
             );
           }),

@@ -32,10 +32,10 @@ export class KeyPusher {
       while (next < batch.length) {
         const key = batch[next++];
         try {
-          await this.sync.push(key);
+          const outcome = await this.sync.push(key);
           applied.push({ id: key.id, seq: key.changeSeq });
-          if (key.status === 'ACTIVE') totals.added++;
-          else totals.removed++;
+          if (outcome === 'added') totals.added++;
+          else if (outcome === 'removed') totals.removed++;
         } catch (e) {
           if (!(e instanceof CoreError)) throw e;
           totals.failed++;

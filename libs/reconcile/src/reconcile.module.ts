@@ -11,7 +11,16 @@ import { ReconcileService } from './reconcile.service';
 
 @Module({
   imports: [KeysModule],
-  providers: [ReconcileService, ReconcileJob, CoreMonitor, CoreRecovery, ExpiryScheduler, KeyExpirer, KeyPusher, ConfigFileWriter],
+  providers: [
+    ReconcileService,
+    ReconcileJob,
+    CoreMonitor,
+    CoreRecovery,
+    ExpiryScheduler,
+    KeyExpirer,
+    KeyPusher,
+    ConfigFileWriter,
+  ],
   exports: [ReconcileService, CoreMonitor, ConfigFileWriter, ExpiryScheduler],
 })
 export class ReconcileModule {}

@@ -64,15 +64,16 @@ export class ReconcileService {
   private async pass(dryRun: boolean, reason: string): Promise<ReconcileReport> {
     const started = Date.now();
     const report = emptyReport(dryRun);
-    const seen = await this.monitor.probe();
-    if (seen === 'restarted' || seen === 'reconnected') this.recoveryNeeded = true;
+    const seen = dryRun ? await this.monitor.peek() : await this.monitor.probe();
+    const suspect = seen === 'restarted' || seen === 'reconnected';
+    if (suspect && !dryRun) this.recoveryNeeded = true;
     report.coreReachable = seen !== 'down';
-    report.coreRestartDetected = this.recoveryNeeded;
+    report.coreRestartDetected = this.recoveryNeeded || suspect;
 
     if (dryRun) {
       report.expired = await this.expirer.countDue();
       await this.countPending(report);
-      if (this.recoveryNeeded && report.coreReachable) report.added += (await this.keys.countByStatus()).ACTIVE;
+      if (report.coreRestartDetected && report.coreReachable) report.added += (await this.keys.countByStatus()).ACTIVE;
     } else {
       const e = await this.expirer.expireDue();
       report.expired = e.expired;
@@ -98,7 +99,10 @@ export class ReconcileService {
     try {
       const live = await this.core.listUsers(this.config.core.inboundTag);
       if (live) {
-        await this.diffAgainstLive(live.map((u) => u.email), report);
+        await this.diffAgainstLive(
+          live.map((u) => u.email),
+          report,
+        );
         this.recoveryNeeded = false;
         return;
       }
@@ -119,7 +123,7 @@ export class ReconcileService {
   private async diffAgainstLive(liveEmails: string[], report: ReconcileReport): Promise<void> {
     const live = new Set(liveEmails.map((e) => e.toLowerCase()));
     const active: Key[] = [];
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await this.keys.activeKeys(after, 5000);
       if (!page.length) break;
       active.push(...page);
@@ -127,7 +131,10 @@ export class ReconcileService {
     }
     const wanted = new Set(active.map((k) => k.email.toLowerCase()));
     for (const key of active.filter((k) => !live.has(k.email.toLowerCase()))) {
-      this.log.warn({ event: 'drift', owner: key.ownerId, email: key.email, wrong: 'missing from core', done: 'add' }, 'drift');
+      this.log.warn(
+        { event: 'drift', owner: key.ownerId, email: key.email, wrong: 'missing from core', done: 'add' },
+        'drift',
+      );
       const outcome = await this.sync.reapply(key.id, key.ownerId, { force: true });
       if (outcome === 'failed') report.failed++;
       else report.added++;
@@ -137,7 +144,13 @@ export class ReconcileService {
     for (const email of extra) {
       const key = known.get(email.toLowerCase());
       this.log.warn(
-        { event: 'drift', owner: key?.ownerId, email, wrong: key ? `core holds a ${key.status} key` : 'unknown to the database', done: 'remove' },
+        {
+          event: 'drift',
+          owner: key?.ownerId,
+          email,
+          wrong: key ? `core holds a ${key.status} key` : 'unknown to the database',
+          done: 'remove',
+        },
         'drift',
       );
       try {
