@@ -14,11 +14,7 @@ import { LOOPBACK } from './ports.harness';
 function realProcess(): NodeJS.Process {
   try {
     const candidate: unknown = vm.runInThisContext('process');
-    if (
-      typeof candidate === 'object' &&
-      candidate !== null &&
-      typeof (candidate as NodeJS.Process).on === 'function'
-    ) {
+    if (typeof candidate === 'object' && candidate !== null && typeof (candidate as NodeJS.Process).on === 'function') {
       return candidate as NodeJS.Process;
     }
   } catch {
@@ -264,19 +260,13 @@ export interface WaitForTcpOptions {
   signal?: AbortSignal;
 }
 
-export async function waitForTcp(
-  port: number,
-  timeoutMs: number,
-  opts: WaitForTcpOptions = {},
-): Promise<void> {
+export async function waitForTcp(port: number, timeoutMs: number, opts: WaitForTcpOptions = {}): Promise<void> {
   const host = opts.host ?? LOOPBACK;
   const intervalMs = opts.intervalMs ?? 50;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (opts.signal?.aborted) {
-      throw opts.signal.reason instanceof Error
-        ? opts.signal.reason
-        : new Error(`waitForTcp(${host}:${port}) aborted`);
+      throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error(`waitForTcp(${host}:${port}) aborted`);
     }
     const remaining = deadline - Date.now();
     if (remaining <= 0) {

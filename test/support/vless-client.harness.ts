@@ -82,9 +82,7 @@ async function withProbeClient<T>(
       if (hasExited(child)) onExit();
       try {
         await Promise.all(
-          socksPorts.map((port) =>
-            waitForTcp(port, CLIENT_START_TIMEOUT_MS, { signal: aborter.signal }),
-          ),
+          socksPorts.map((port) => waitForTcp(port, CLIENT_START_TIMEOUT_MS, { signal: aborter.signal })),
         );
       } catch (err) {
         aborter.abort(err);
@@ -215,7 +213,14 @@ export async function probeKeysDetailed(opts: ProbeKeysOptions): Promise<Map<str
     await mapLimit(uuids, CURL_PARALLELISM, async (uuid, i) => {
       const port = socksPorts[i] as number;
       const res = await runCurl(
-        [...socksArgs(port, timeoutMs), '--output', '-', '--write-out', `${STATUS_MARKER}%{http_code}`, opts.target.url],
+        [
+          ...socksArgs(port, timeoutMs),
+          '--output',
+          '-',
+          '--write-out',
+          `${STATUS_MARKER}%{http_code}`,
+          opts.target.url,
+        ],
         timeoutMs,
       );
       const markerAt = res.stdout.lastIndexOf(STATUS_MARKER);

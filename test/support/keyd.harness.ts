@@ -1,0 +1,206 @@
+import { ChildProcess, spawn } from 'child_process';
+import * as path from 'path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { GRPC_LOADER_OPTIONS, grpcProtoFiles } from '@keyd/api';
+import { freePorts, LOOPBACK } from './ports.harness';
+import { hasExited, OutputRing, track, waitForExit } from './processes.harness';
+
+const MAIN = path.resolve(__dirname, '../../dist/apps/keyd/src/main.js');
+
+export interface ProtoKey {
+  owner_id: string;
+  uuid: string;
+  email: string;
+  inbound_tag: string;
+  status: string;
+  subscription_end: { seconds: number; nanos: number };
+  vless_url: string;
+  provisioned: boolean;
+  flow: string;
+}
+
+export interface GrantResponse {
+  key: ProtoKey;
+  action: 'ISSUED' | 'RENEWED';
+}
+
+export interface ReconcileReport {
+  added: number;
+  removed: number;
+  expired: number;
+  failed: number;
+  core_restart_detected: boolean;
+  dry_run: boolean;
+  unknown_removed: number;
+  core_reachable: boolean;
+}
+
+type Callback<T> = (err: grpc.ServiceError | null, res: T) => void;
+type Method = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<unknown>) => void;
+
+let definition: grpc.GrpcObject | undefined;
+
+function keydPackage(): grpc.GrpcObject {
+  definition ??= grpc.loadPackageDefinition(protoLoader.loadSync(grpcProtoFiles(), GRPC_LOADER_OPTIONS));
+  return definition;
+}
+
+/** A promise-returning client for keyd's KeyManager and Health services. */
+export class KeydClient {
+  private readonly keys: grpc.Client;
+  private readonly health: grpc.Client;
+
+  constructor(
+    addr: string,
+    private readonly token?: string,
+  ) {
+    const pkg = keydPackage() as unknown as {
+      keyd: { v1: { KeyManager: grpc.ServiceClientConstructor } };
+      grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+    };
+    const creds = grpc.credentials.createInsecure();
+    this.keys = new pkg.keyd.v1.KeyManager(addr, creds);
+    this.health = new pkg.grpc.health.v1.Health(addr, creds);
+  }
+
+  close(): void {
+    this.keys.close();
+    this.health.close();
+  }
+
+  call<T>(method: string, req: unknown, opts: { token?: string; timeoutMs?: number } = {}): Promise<T> {
+    const meta = new grpc.Metadata();
+    const token = opts.token ?? this.token;
+    if (token) meta.set('authorization', `Bearer ${token}`);
+    const client = method === 'Check' ? this.health : this.keys;
+    const fn = (client as unknown as Record<string, Method>)[method].bind(client);
+    return new Promise<T>((resolve, reject) =>
+      fn(req, meta, { deadline: Date.now() + (opts.timeoutMs ?? 15_000) }, (err, res) =>
+        err ? reject(err) : resolve(res as T),
+      ),
+    );
+  }
+
+  grant(owner_id: string, duration_seconds: number, request_id = ''): Promise<GrantResponse> {
+    return this.call('GrantAccess', { owner_id, duration_seconds, request_id });
+  }
+  revoke(owner_id: string): Promise<ProtoKey> {
+    return this.call('RevokeAccess', { owner_id });
+  }
+  get(owner_id: string): Promise<ProtoKey> {
+    return this.call('GetKey', { owner_id });
+  }
+  list(
+    req: { page_size?: number; page_token?: string; status?: string } = {},
+  ): Promise<{ keys: ProtoKey[]; next_page_token: string }> {
+    return this.call('ListKeys', req);
+  }
+  reconcile(dry_run = false): Promise<ReconcileReport> {
+    return this.call('Reconcile', { dry_run });
+  }
+}
+
+/** The gRPC status code of a failed call, for assertions. */
+export async function grpcCode(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as grpc.ServiceError).code;
+  }
+  throw new Error('expected the call to fail');
+}
+
+export interface KeydOptions {
+  dbPath: string;
+  coreApiAddr: string;
+  env?: Record<string, string>;
+}
+
+/** The built daemon (dist/) as a child process, the way an operator runs it. */
+export class KeydProcess {
+  readonly grpcAddr: string;
+  readonly httpUrl: string;
+  readonly env: Record<string, string>;
+  private child: ChildProcess | undefined;
+  private readonly output = new OutputRing(2000);
+
+  constructor(ports: { grpc: number; http: number }, opts: KeydOptions) {
+    this.grpcAddr = `${LOOPBACK}:${ports.grpc}`;
+    this.httpUrl = `http://${LOOPBACK}:${ports.http}`;
+    this.env = {
+      KEYD_DB_PATH: opts.dbPath,
+      KEYD_GRPC_LISTEN: this.grpcAddr,
+      KEYD_HTTP_LISTEN: `${LOOPBACK}:${ports.http}`,
+      XRAY_API_ADDR: opts.coreApiAddr,
+      XRAY_CORE: 'v2ray',
+      XRAY_INBOUND_TAG: 'vless-in',
+      KEYD_CORE_PROBE_INTERVAL_MS: '500',
+      KEYD_LOG_LEVEL: 'info',
+      ...opts.env,
+    };
+  }
+
+  get pid(): number | undefined {
+    return this.child && !hasExited(this.child) ? this.child.pid : undefined;
+  }
+
+  logs(): string {
+    return this.output.text();
+  }
+
+  /** Starts the daemon; resolves when /readyz answers 200 unless told not to wait. */
+  async start(opts: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], ...this.env };
+    this.child = track(spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+    this.output.attach(this.child, 'keyd');
+    if (opts.waitReady === false) return;
+    await this.waitReady(opts.timeoutMs ?? 20_000);
+  }
+
+  async waitReady(timeoutMs = 20_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if (!this.child || hasExited(this.child)) throw new Error(`keyd exited during start:\n${this.logs()}`);
+      const status = await fetch(`${this.httpUrl}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status === 200) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`keyd not ready after ${timeoutMs} ms:\n${this.logs()}`);
+  }
+
+  /** Waits for the process to exit on its own and returns its exit code. */
+  async exitCode(timeoutMs = 20_000): Promise<number | null> {
+    if (!this.child) throw new Error('not started');
+    await waitForExit(this.child, timeoutMs);
+    return this.child.exitCode;
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (!this.child || hasExited(this.child)) return;
+    this.child.kill(signal);
+    await waitForExit(this.child, 15_000);
+  }
+
+  client(token?: string): KeydClient {
+    return new KeydClient(this.grpcAddr, token);
+  }
+}
+
+export async function createKeyd(opts: KeydOptions): Promise<KeydProcess> {
+  const [grpcPort, httpPort] = await freePorts(2);
+  return new KeydProcess({ grpc: grpcPort, http: httpPort }, opts);
+}
+
+/** Polls until check() is true or the time is up; returns the last result. */
+export async function eventually(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
