@@ -23,7 +23,11 @@ class StoreCloser implements OnApplicationShutdown {
     },
     { provide: StoreCloser, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new StoreCloser(db) },
     { provide: KeyRepository, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new KeyRepository(db) },
-    { provide: CoreStateRepository, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new CoreStateRepository(db) },
+    {
+      provide: CoreStateRepository,
+      inject: [StoreDatabase],
+      useFactory: (db: StoreDatabase) => new CoreStateRepository(db),
+    },
     { provide: NodeRepository, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new NodeRepository(db) },
     {
       provide: CURRENT_NODE,

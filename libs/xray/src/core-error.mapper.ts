@@ -22,10 +22,14 @@ export function textOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export const isUserExists = (e: unknown) => isServiceError(e) && e.code === status.UNKNOWN && /User \S.* already exists\./i.test(textOf(e));
+export const isUserExists = (e: unknown) =>
+  isServiceError(e) && e.code === status.UNKNOWN && /User \S.* already exists\./i.test(textOf(e));
 
 export const isUserNotFound = (e: unknown) =>
-  isServiceError(e) && e.code === status.UNKNOWN && /User \S.* not found\./i.test(textOf(e)) && !/handler not found/i.test(textOf(e));
+  isServiceError(e) &&
+  e.code === status.UNKNOWN &&
+  /User \S.* not found\./i.test(textOf(e)) &&
+  !/handler not found/i.test(textOf(e));
 
 export function toCoreError(e: unknown, context: string): CoreError {
   if (e instanceof CoreError) return e;

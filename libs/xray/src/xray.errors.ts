@@ -14,7 +14,8 @@ export abstract class CoreError extends Error {
   }
 }
 
-export type CoreErrorKind = 'unavailable' | 'deadline' | 'inbound_not_found' | 'invalid_user' | 'unsupported' | 'call_failed';
+export type CoreErrorKind =
+  'unavailable' | 'deadline' | 'inbound_not_found' | 'invalid_user' | 'unsupported' | 'call_failed';
 
 export class CoreUnavailableError extends CoreError {
   readonly kind = 'unavailable';

@@ -33,7 +33,14 @@ export class DomainExceptionFilter implements ExceptionFilter {
     if (error instanceof HttpException) {
       // Framework-level refusals (unknown route, body too large, malformed JSON).
       const status = error.getStatus();
-      const code = status === 404 ? 'NOT_FOUND' : status === 413 ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'INVALID_ARGUMENT' : 'INTERNAL';
+      const code =
+        status === 404
+          ? 'NOT_FOUND'
+          : status === 413
+            ? 'PAYLOAD_TOO_LARGE'
+            : status < 500
+              ? 'INVALID_ARGUMENT'
+              : 'INTERNAL';
       return { code, message: error.message, http: status, grpc: ERROR_CATALOG.INTERNAL.grpc };
     }
     this.log.error({ err: error }, 'unhandled error');

@@ -28,7 +28,11 @@ export class KeysGrpcController {
   @GrpcMethod('KeyManager', 'GrantAccess')
   async grantAccess(req: GrantAccessRequest) {
     return toProtoGrant(
-      await this.keys.grant({ ownerId: req.owner_id, durationSeconds: req.duration_seconds, requestId: req.request_id }),
+      await this.keys.grant({
+        ownerId: req.owner_id,
+        durationSeconds: req.duration_seconds,
+        requestId: req.request_id,
+      }),
     );
   }
 
@@ -44,6 +48,8 @@ export class KeysGrpcController {
 
   @GrpcMethod('KeyManager', 'ListKeys')
   async listKeys(req: ListKeysRequest) {
-    return toProtoPage(await this.keys.list({ status: req.status, pageSize: req.page_size, pageToken: req.page_token }));
+    return toProtoPage(
+      await this.keys.list({ status: req.status, pageSize: req.page_size, pageToken: req.page_token }),
+    );
   }
 }

@@ -17,6 +17,8 @@ export class HealthHttpController {
   @Get('readyz')
   readyz(@Res() res: Response) {
     const state = this.readiness.state();
-    res.status(state.ready ? 200 : 503).json(state.ready ? { status: 'ready' } : { status: 'not_ready', reason: state.reason });
+    res
+      .status(state.ready ? 200 : 503)
+      .json(state.ready ? { status: 'ready' } : { status: 'not_ready', reason: state.reason });
   }
 }

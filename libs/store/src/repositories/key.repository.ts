@@ -21,7 +21,10 @@ export class KeyRepository {
   /** Runs fn in one transaction; its writes commit together or not at all. */
   async write<T>(fn: (tx: KeyWriter) => Promise<T>): Promise<T> {
     if (this.lastSeq < 0) {
-      const row = await this.keys.createQueryBuilder('k').select('MAX(k.change_seq)', 'seq').getRawOne<{ seq: number | null }>();
+      const row = await this.keys
+        .createQueryBuilder('k')
+        .select('MAX(k.change_seq)', 'seq')
+        .getRawOne<{ seq: number | null }>();
       this.lastSeq = Math.max(this.lastSeq, Number(row?.seq ?? 0));
     }
     return this.db.writes.run((m) => fn(this.writer(m)));
@@ -176,7 +179,9 @@ export class KeyRepository {
   }
 
   async maxChangeSeq(): Promise<number> {
-    const row = (await this.db.dataSource.query('SELECT COALESCE(MAX(change_seq), 0) AS seq FROM keys')) as { seq: number }[];
+    const row = (await this.db.dataSource.query('SELECT COALESCE(MAX(change_seq), 0) AS seq FROM keys')) as {
+      seq: number;
+    }[];
     return Number(row[0].seq);
   }
 
@@ -197,5 +202,4 @@ export class KeyRepository {
     for (const r of rows) counts[r.status] = Number(r.n);
     return counts;
   }
-
 }
