@@ -45,6 +45,7 @@ export function toCoreError(e: unknown, context: string): CoreError {
       return new CoreUnsupportedError(message, e.code);
   }
   if (/handler not found/i.test(text)) return new CoreInboundNotFoundError(message, e.code);
-  if (/invalid UUID|failed to parse (ID|user)|failed to get .*account/i.test(text)) return new CoreInvalidUserError(message, e.code);
+  if (/invalid UUID|failed to parse (ID|user)|failed to get .*account/i.test(text))
+    return new CoreInvalidUserError(message, e.code);
   return new CoreCallError(message, e.code);
 }
