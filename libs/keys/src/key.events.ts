@@ -7,6 +7,8 @@ export interface KeyEventMap {
   pending: [];
   /** A key's subscription end moved (renewal). */
   extended: [{ subscriptionEnd: Date }];
+  /** A grant was answered; for metrics. */
+  granted: [{ action: 'ISSUED' | 'RENEWED'; provisioned: boolean; replayed: boolean }];
 }
 
 /** In-process notifications from the key domain to reconciliation and metrics, so neither calls the other. */

@@ -97,6 +97,7 @@ export class KeysService {
         const outcome = await this.sync.applyLocked(key);
         current = { ...key, provisioned: outcome === 'applied' };
       }
+      this.events.emit('granted', { action, provisioned: current.provisioned, replayed });
       if (!replayed) {
         if (action === 'ISSUED') this.events.emit('changed', { subscriptionEnd: key.subscriptionEnd });
         else this.events.emit('extended', { subscriptionEnd: key.subscriptionEnd });
