@@ -28,7 +28,7 @@ export function createLogger(level: string, pretty = process.stdout.isTTY === tr
     redact: { paths: REDACT, censor: '[redacted]' },
     mixin: () => {
       const requestId = currentRequestId();
-      return requestId ? { request_id: requestId } : {};
+      return requestId ? { correlation_id: requestId } : {};
     },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true } } } : {}),
   });

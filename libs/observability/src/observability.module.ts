@@ -1,5 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppLogger, LOGGER } from './logger';
+import { InFlight } from './in-flight';
+import { Metrics } from './metrics';
 import { Readiness } from './readiness';
 
 @Global()
@@ -11,8 +13,10 @@ export class ObservabilityModule {
       providers: [
         { provide: LOGGER, useValue: logger },
         { provide: Readiness, useValue: readiness },
+        { provide: Metrics, useValue: new Metrics() },
+        { provide: InFlight, useValue: new InFlight() },
       ],
-      exports: [LOGGER, Readiness],
+      exports: [LOGGER, Readiness, Metrics, InFlight],
     };
   }
 }

@@ -7,7 +7,7 @@ interface RequestContext {
 
 const storage = new AsyncLocalStorage<RequestContext>();
 
-/** Runs fn with a request id that every log line written inside it carries. */
+/** Runs fn with a request id that every log line written inside it carries, as `correlation_id`. */
 export function runWithRequestId<T>(requestId: string | undefined, fn: () => T): T {
   return storage.run({ requestId: requestId || randomUUID() }, fn);
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
@@ -30,12 +31,15 @@ interface CoreConfigFile {
  * nothing would change, coalesced to one per window, and checked with the
  * core's own test mode first when its binary is configured.
  */
+export type ConfigWriteResult = 'written' | 'unchanged' | 'failed' | 'rejected';
+
 @Injectable()
-export class ConfigFileWriter implements OnModuleDestroy {
+export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] }> implements OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private lastWriteStarted = 0;
   private running: Promise<void> | null = null;
   private again = false;
+  private rejectedOnce = false;
   private readonly state: ConfigFileStatus;
 
   constructor(
@@ -44,6 +48,7 @@ export class ConfigFileWriter implements OnModuleDestroy {
     @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
     @Inject(LOGGER) private readonly log: AppLogger,
   ) {
+    super();
     this.state = {
       path: config.core.configPath ?? null,
       lastWriteAt: null,
@@ -107,6 +112,7 @@ export class ConfigFileWriter implements OnModuleDestroy {
       this.state.writes++;
       this.log.info({ path, active_keys: keys.length, change_seq: seq }, 'core config file written');
     }
+    this.emit('write', next !== current ? 'written' : 'unchanged');
     await this.coreState.recordConfigWrite(seq, new Date());
     this.state.lastWriteAt = new Date();
     this.state.writtenSeq = seq;
@@ -142,6 +148,7 @@ export class ConfigFileWriter implements OnModuleDestroy {
       await run(bin, args, { timeout: 30_000 });
     } catch (e) {
       const rejected = `${path}.rejected`;
+      this.rejectedOnce = true;
       await fs.rename(temp, rejected).catch(() => undefined);
       const detail = (e as { stderr?: string; stdout?: string }).stdout || (e as Error).message;
       throw new Error(`the core rejected the new file (kept as ${rejected}): ${String(detail).trim().slice(-500)}`);
@@ -149,6 +156,8 @@ export class ConfigFileWriter implements OnModuleDestroy {
   }
 
   private fail(e: unknown): void {
+    this.emit('write', this.rejectedOnce ? 'rejected' : 'failed');
+    this.rejectedOnce = false;
     this.state.failures++;
     this.state.lastError = e instanceof Error ? e.message : String(e);
     this.log.error({ path: this.state.path, err: this.state.lastError }, 'core config file not written');

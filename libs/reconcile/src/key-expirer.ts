@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, Clock } from '@keyd/domain';
 import { KeySyncService, KeyEvents, OwnerLocks } from '@keyd/keys';
@@ -8,7 +9,7 @@ const PAGE = 500;
 
 /** Marks active keys past their end as EXPIRED and removes them from the core. */
 @Injectable()
-export class KeyExpirer {
+export class KeyExpirer extends EventEmitter<{ expired: [{ lateMs: number }] }> {
   constructor(
     private readonly keys: KeyRepository,
     private readonly sync: KeySyncService,
@@ -16,7 +17,9 @@ export class KeyExpirer {
     private readonly events: KeyEvents,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly log: AppLogger,
-  ) {}
+  ) {
+    super();
+  }
 
   async countDue(): Promise<number> {
     return (await this.keys.dueForExpiry(this.clock.now(), Number.MAX_SAFE_INTEGER)).length;
@@ -43,6 +46,7 @@ export class KeyExpirer {
             if (!key) return;
             expired++;
             const lateMs = now.getTime() - key.subscriptionEnd.getTime();
+            this.emit('expired', { lateMs });
             const outcome = await this.sync.applyLocked(key);
             if (outcome === 'failed') failed++;
             this.log.info(

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Inject, Injectable } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { Key } from '@keyd/domain';
@@ -18,7 +19,7 @@ const PENDING_PAGE = 1000;
  * Passes never overlap; callers that arrive during a pass wait for their own.
  */
 @Injectable()
-export class ReconcileService {
+export class ReconcileService extends EventEmitter<{ pass: [ReconcileReport, string] }> {
   private tail: Promise<unknown> = Promise.resolve();
   private recoveryNeeded = true;
   private last: (ReconcileReport & { finishedAt: Date }) | null = null;
@@ -32,7 +33,9 @@ export class ReconcileService {
     private readonly expirer: KeyExpirer,
     @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
     @Inject(LOGGER) private readonly log: AppLogger,
-  ) {}
+  ) {
+    super();
+  }
 
   get lastPass() {
     return this.last;
@@ -83,6 +86,7 @@ export class ReconcileService {
     }
     report.durationMs = Date.now() - started;
     if (!dryRun) this.last = { ...report, finishedAt: new Date() };
+    this.emit('pass', report, reason);
     this.log.info({ event: 'reconcile', reason, ...report }, 'reconcile pass');
     return report;
   }

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { Inject, Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { coreFlavor, CoreFlavor } from './core.flavor';
 import { coreProtos, CoreProtos } from './core-protos.loader';
@@ -36,18 +36,20 @@ export interface XrayClientOptions {
  * and removes are idempotent; every other failure surfaces as a typed CoreError.
  */
 @Injectable()
-export class XrayClient implements OnModuleDestroy {
+export class XrayClient implements OnApplicationShutdown {
   readonly flavor: CoreFlavor;
   private readonly protos: CoreProtos;
   private readonly channel: grpc.Channel;
   private readonly handler: grpc.Client;
   private readonly stats: grpc.Client;
   private readonly timeoutMs: number;
+  private readonly listeners: CoreCallListener[] = [];
 
   constructor(
     @Inject(KEYD_CONFIG) config: Pick<KeydConfig, 'core'> | { core: XrayClientOptions },
-    @Optional() @Inject(CORE_CALL_LISTENER) private readonly listener?: CoreCallListener,
+    @Optional() @Inject(CORE_CALL_LISTENER) listener?: CoreCallListener,
   ) {
+    if (listener) this.listeners.push(listener);
     const { apiAddr, flavor, callTimeoutMs } = config.core;
     this.flavor = coreFlavor(flavor);
     this.protos = coreProtos(this.flavor);
@@ -63,8 +65,14 @@ export class XrayClient implements OnModuleDestroy {
     this.stats = new this.protos.statsClient(apiAddr, credentials, { channelOverride: this.channel });
   }
 
-  onModuleDestroy(): void {
+  /** Closed last, after in-flight requests and the final reconcile pass are done with it. */
+  onApplicationShutdown(): void {
     this.close();
+  }
+
+  /** Observes every call's outcome, for metrics. */
+  addCallListener(listener: CoreCallListener): void {
+    this.listeners.push(listener);
   }
 
   close(): void {
@@ -151,8 +159,10 @@ export class XrayClient implements OnModuleDestroy {
     accept?: (e: grpc.ServiceError) => T | undefined,
   ): Promise<T | unknown> {
     const started = process.hrtime.bigint();
-    const done = (result: string) =>
-      this.listener?.onCoreCall(operation, result, Number(process.hrtime.bigint() - started) / 1e9);
+    const done = (result: string) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      for (const l of this.listeners) l.onCoreCall(operation, result, seconds);
+    };
     const fn = (client as unknown as Record<string, Unary>)[method].bind(client);
     return new Promise((resolve, reject) => {
       fn(request, new grpc.Metadata(), { deadline: Date.now() + this.timeoutMs }, (err, res) => {
