@@ -4,3 +4,4 @@ export * from './reconcile.types';
 export * from './core.monitor';
 export * from './config-file.writer';
 export * from './expiry.scheduler';
+export * from './status.service';

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { KeyEvents } from '@keyd/keys';
@@ -18,7 +18,7 @@ const RETRY_MAX_MS = 30_000;
  * an immediate pass when the core restarts or comes back.
  */
 @Injectable()
-export class ReconcileJob implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ReconcileJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private retryTimer?: NodeJS.Timeout;
   private retryDelay = RETRY_MIN_MS;
   private stopping = false;
@@ -51,11 +51,11 @@ export class ReconcileJob implements OnApplicationBootstrap, OnApplicationShutdo
     void this.startup();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the store closes: let a pass in flight finish and write the config file once more. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.retryTimer);
     if (this.scheduler.doesExist('interval', 'reconcile')) this.scheduler.deleteInterval('reconcile');
-    // Let a pass in flight finish so that nothing is left half-applied.
     await this.reconcile.drain();
     await this.configFile.flush();
   }

@@ -6,8 +6,10 @@ import { CoreRecovery } from './core-recovery.service';
 import { ExpiryScheduler } from './expiry.scheduler';
 import { KeyExpirer } from './key-expirer';
 import { KeyPusher } from './key-pusher';
+import { CoreMetricsRecorder, KeyMetricsRecorder, ReconcileMetricsRecorder } from './metrics.recorder';
 import { ReconcileJob } from './reconcile.job';
 import { ReconcileService } from './reconcile.service';
+import { StatusService } from './status.service';
 
 @Module({
   imports: [KeysModule],
@@ -20,7 +22,11 @@ import { ReconcileService } from './reconcile.service';
     KeyExpirer,
     KeyPusher,
     ConfigFileWriter,
+    KeyMetricsRecorder,
+    CoreMetricsRecorder,
+    ReconcileMetricsRecorder,
+    StatusService,
   ],
-  exports: [ReconcileService, CoreMonitor, ConfigFileWriter, ExpiryScheduler],
+  exports: [ReconcileService, StatusService],
 })
 export class ReconcileModule {}

@@ -48,6 +48,22 @@ export class StoreDatabase {
     return new StoreDatabase(dataSource);
   }
 
+  /** Null when a trivial query answers within a second, else why not. */
+  async check(): Promise<string | null> {
+    if (!this.dataSource.isInitialized) return 'closed';
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('no answer within 1 s'), 1000)));
+    const probe = this.dataSource.query('SELECT 1').then(
+      () => null,
+      (e: unknown) => (e instanceof Error ? e.message : String(e)),
+    );
+    try {
+      return await Promise.race([probe, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async close(): Promise<void> {
     await this.writes.idle();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
