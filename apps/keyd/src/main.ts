@@ -1,18 +1,21 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
-import { GRPC_LOADER_OPTIONS, GRPC_PACKAGES, grpcProtoFiles } from '@keyd/api';
+import { GRPC_LOADER_OPTIONS, GRPC_PACKAGES, grpcProtoFiles, setupOpenApi } from '@keyd/api';
 import { ConfigError, KeydConfig, loadConfig } from '@keyd/config';
 import { createLogger, NestPinoLogger } from '@keyd/observability';
 import { AppModule } from './app.module';
 
 async function bootstrap(config: KeydConfig): Promise<void> {
   const logger = createLogger(config.log.level);
-  const app = await NestFactory.create(AppModule.create(config, logger), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.create(config, logger), {
     logger: new NestPinoLogger(logger),
-    bodyParser: true,
+    bodyParser: false,
   });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
+  app.disable('x-powered-by');
+  setupOpenApi(app);
   app.connectMicroservice<MicroserviceOptions>(
     {
       transport: Transport.GRPC,
@@ -28,6 +31,22 @@ async function bootstrap(config: KeydConfig): Promise<void> {
   );
   await app.startAllMicroservices();
   await app.listen(config.http.listen.port, config.http.listen.host);
+  // Nest's own shutdown hooks re-raise the signal after cleanup; a clean stop should exit 0.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'stopping');
+    if (stopping) return;
+    stopping = true;
+    app
+      .close()
+      .then(() => process.exit(0))
+      .catch((e: unknown) => {
+        logger.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
   logger.info(
     {
       grpc: config.grpc.listen,

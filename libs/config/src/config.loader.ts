@@ -17,7 +17,11 @@ function shape(c: RawConfig): KeydConfig {
   return {
     db: { path: c.KEYD_DB_PATH },
     grpc: { listen: listen(c.KEYD_GRPC_LISTEN), apiToken: c.KEYD_API_TOKEN },
-    http: { listen: listen(c.KEYD_HTTP_LISTEN) },
+    http: {
+      listen: listen(c.KEYD_HTTP_LISTEN),
+      adminToken: c.KEYD_ADMIN_TOKEN,
+      bodyLimitBytes: c.KEYD_HTTP_BODY_LIMIT_BYTES,
+    },
     log: { level: c.KEYD_LOG_LEVEL },
     node: { name: c.KEYD_NODE_NAME },
     core: {

@@ -17,6 +17,8 @@ export const configSchema = z.object({
   KEYD_GRPC_LISTEN: hostPort.default('127.0.0.1:50051'),
   KEYD_HTTP_LISTEN: hostPort.default('127.0.0.1:8080'),
   KEYD_API_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  KEYD_ADMIN_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  KEYD_HTTP_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
   KEYD_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   KEYD_NODE_NAME: z
     .string()

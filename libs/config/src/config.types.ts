@@ -9,7 +9,7 @@ export interface Listen {
 export interface KeydConfig {
   db: { path: string };
   grpc: { listen: Listen; apiToken?: string };
-  http: { listen: Listen };
+  http: { listen: Listen; adminToken?: string; bodyLimitBytes: number };
   log: { level: string };
   node: { name: string };
   core: {

@@ -43,6 +43,17 @@ export class DomainExceptionFilter implements ExceptionFilter {
               : 'INTERNAL';
       return { code, message: error.message, http: status, grpc: ERROR_CATALOG.INTERNAL.grpc };
     }
+    const status = (error as { status?: unknown } | null)?.status;
+    if (
+      typeof status === 'number' &&
+      status >= 400 &&
+      status < 500 &&
+      (error as { expose?: unknown }).expose === true
+    ) {
+      // A refusal from the body parser (malformed or oversized body), raised before any controller ran.
+      const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'INVALID_ARGUMENT';
+      return { code, message: (error as Error).message, http: status, grpc: ERROR_CATALOG.INVALID_ARGUMENT.grpc };
+    }
     this.log.error({ err: error }, 'unhandled error');
     return { code: 'INTERNAL', message: 'internal error', ...ERROR_CATALOG.INTERNAL };
   }

@@ -1,0 +1,69 @@
+import { GrantResult, KeyPage, KeyView } from '@keyd/domain';
+import { DaemonStatus, ReconcileReport } from '@keyd/reconcile';
+import { GrantJson, KeyJson, KeyPageJson, ReconcileJson } from './key.http.dto';
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+export function toHttpKey(k: KeyView): KeyJson {
+  return {
+    owner_id: k.ownerId,
+    uuid: k.uuid,
+    email: k.email,
+    inbound_tag: k.inboundTag,
+    status: k.status,
+    subscription_end: k.subscriptionEnd.toISOString(),
+    vless_url: k.vlessUrl,
+    provisioned: k.provisioned,
+    flow: k.flow,
+    created_at: k.createdAt.toISOString(),
+    updated_at: k.updatedAt.toISOString(),
+  };
+}
+
+export const toHttpGrant = (r: GrantResult): GrantJson => ({ key: toHttpKey(r.key), action: r.action });
+
+export const toHttpPage = (p: KeyPage): KeyPageJson => ({
+  keys: p.keys.map(toHttpKey),
+  next_page_token: p.nextPageToken,
+});
+
+export function toHttpReport(r: ReconcileReport): ReconcileJson {
+  return {
+    added: r.added,
+    removed: r.removed,
+    expired: r.expired,
+    failed: r.failed,
+    unknown_removed: r.unknownRemoved,
+    duration: `${(r.durationMs / 1000).toFixed(3)}s`,
+    core_restart_detected: r.coreRestartDetected,
+    core_reachable: r.coreReachable,
+    dry_run: r.dryRun,
+  };
+}
+
+export function toHttpStatus(s: DaemonStatus) {
+  return {
+    keys: s.keys,
+    pending_changes: s.pendingChanges,
+    core: {
+      reachable: s.core.reachable,
+      flavor: s.core.flavor,
+      api_addr: s.core.apiAddr,
+      inbound_tag: s.core.inboundTag,
+      uptime_seconds: s.core.uptimeSeconds,
+      restarts_detected: s.core.restartsDetected,
+    },
+    last_reconcile: s.lastReconcile && {
+      ...toHttpReport(s.lastReconcile),
+      finished_at: iso(s.lastReconcile.finishedAt),
+    },
+    config_file: {
+      path: s.configFile.path,
+      last_write_at: iso(s.configFile.lastWriteAt),
+      written_seq: s.configFile.writtenSeq,
+      writes: s.configFile.writes,
+      failures: s.configFile.failures,
+      last_error: s.configFile.lastError,
+    },
+  };
+}

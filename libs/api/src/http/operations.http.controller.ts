@@ -1,0 +1,39 @@
+import { Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { InvalidArgumentError } from '@keyd/domain';
+import { ReconcileService, StatusService } from '@keyd/reconcile';
+import { AdminAuthGuard } from '../auth/admin-auth.guard';
+import { ErrorJson, ReconcileJson } from './key.http.dto';
+import { toHttpReport, toHttpStatus } from './key.http.mapper';
+
+function flag(value: string | undefined, field: string): boolean {
+  if (value === undefined || value === '' || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw new InvalidArgumentError(field, 'must be true or false');
+}
+
+@ApiTags('operations')
+@ApiBearerAuth()
+@ApiResponse({ status: 401, type: ErrorJson, description: 'Missing or wrong bearer token' })
+@Controller('v1')
+@UseGuards(AdminAuthGuard)
+export class OperationsHttpController {
+  constructor(
+    private readonly reconcile: ReconcileService,
+    private readonly statusService: StatusService,
+  ) {}
+
+  @Post('reconcile')
+  @HttpCode(200)
+  @ApiQuery({ name: 'dry_run', required: false, type: Boolean })
+  @ApiOkResponse({ type: ReconcileJson, description: 'What the pass changed, or would change on a dry run' })
+  async reconcileNow(@Query('dry_run') dryRun?: string) {
+    return toHttpReport(await this.reconcile.run({ dryRun: flag(dryRun, 'dry_run'), reason: 'api' }));
+  }
+
+  @Get('status')
+  @ApiOkResponse({ description: 'Keys by status, the core, the last reconcile pass and the config file' })
+  async status() {
+    return toHttpStatus(await this.statusService.status());
+  }
+}
