@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
-import { GRPC_LOADER_OPTIONS, GRPC_PACKAGES, grpcProtoFiles, setupOpenApi } from '@keyd/api';
+import { GRPC_LOADER_OPTIONS, GRPC_PACKAGES, grpcProtoFiles, setupOpenApi, tolerateMalformedRequests } from '@keyd/api';
 import { ConfigError, KeydConfig, loadConfig } from '@keyd/config';
 import { createLogger, NestPinoLogger } from '@keyd/observability';
 import { AppModule } from './app.module';
@@ -24,6 +24,8 @@ async function bootstrap(config: KeydConfig): Promise<void> {
         protoPath: grpcProtoFiles(),
         url: `${config.grpc.listen.host}:${config.grpc.listen.port}`,
         loader: GRPC_LOADER_OPTIONS,
+        onLoadPackageDefinition: (definition) =>
+          tolerateMalformedRequests(definition as unknown as Record<string, unknown>),
       },
     },
     // Without it the app-wide exception filter would not reach the gRPC handlers.

@@ -15,3 +15,32 @@ export const GRPC_LOADER_OPTIONS = {
   defaults: true,
   oneofs: true,
 };
+
+/** Marks a request whose bytes are not a valid message, so it can be refused as INVALID_ARGUMENT. */
+export const MALFORMED = Symbol('malformed request');
+
+interface MethodLike {
+  requestDeserialize?: (bytes: Buffer) => unknown;
+}
+
+/**
+ * grpc-js answers a request it cannot decode with INTERNAL, which blames the
+ * server for the caller's bytes. Decoding failures are turned into a marked
+ * request instead, which the interceptor refuses as INVALID_ARGUMENT.
+ */
+export function tolerateMalformedRequests(definition: Record<string, unknown>): void {
+  for (const service of Object.values(definition)) {
+    if (!service || typeof service !== 'object' || 'format' in service) continue;
+    for (const method of Object.values(service as Record<string, MethodLike>)) {
+      const decode = method?.requestDeserialize;
+      if (typeof decode !== 'function') continue;
+      method.requestDeserialize = (bytes: Buffer) => {
+        try {
+          return decode(bytes);
+        } catch (e) {
+          return { [MALFORMED]: e instanceof Error ? e.message : String(e) };
+        }
+      };
+    }
+  }
+}
