@@ -40,6 +40,9 @@ export class StoreDatabase {
       // FULL: an acknowledged grant survives a power loss, not only a crash of keyd.
       await dataSource.query('PRAGMA synchronous = FULL');
       await dataSource.query('PRAGMA foreign_keys = ON');
+      // Refuse to start on a database another process holds for writing, rather than fail on the first grant.
+      await dataSource.query('BEGIN IMMEDIATE');
+      await dataSource.query('ROLLBACK');
       await dataSource.runMigrations({ transaction: 'each' });
     } catch (e) {
       if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
