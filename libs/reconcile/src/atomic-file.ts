@@ -8,9 +8,13 @@ export async function writeTemp(target: string, data: string): Promise<string> {
   try {
     await handle.writeFile(data);
     await handle.sync();
-  } finally {
+  } catch (e) {
+    // A half-written temp file on a full disk would keep the disk full.
     await handle.close();
+    await fs.unlink(temp).catch(() => undefined);
+    throw e;
   }
+  await handle.close();
   return temp;
 }
 

@@ -10,6 +10,8 @@ import { CoreStateRepository, KeyRepository } from '@keyd/store';
 import { install, writeAtomic, writeTemp } from './atomic-file';
 
 const run = promisify(execFile);
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 60_000;
 
 export interface ConfigFileStatus {
   path: string | null;
@@ -40,6 +42,7 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
   private running: Promise<void> | null = null;
   private again = false;
   private rejectedOnce = false;
+  private retryMs = RETRY_MIN_MS;
   private readonly state: ConfigFileStatus;
 
   constructor(
@@ -117,6 +120,7 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
     this.state.lastWriteAt = new Date();
     this.state.writtenSeq = seq;
     this.state.lastError = null;
+    this.retryMs = RETRY_MIN_MS;
   }
 
   private render(current: string, keys: Key[]): string {
@@ -156,6 +160,9 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
   }
 
   private fail(e: unknown): void {
+    // Retried on its own, backing off: a full disk or a read-only mount may clear without any key changing.
+    setTimeout(() => this.request(), this.retryMs).unref();
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
     this.emit('write', this.rejectedOnce ? 'rejected' : 'failed');
     this.rejectedOnce = false;
     this.state.failures++;
