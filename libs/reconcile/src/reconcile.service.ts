@@ -5,7 +5,7 @@ import { Key } from '@keyd/domain';
 import { KeySyncService } from '@keyd/keys';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { KeyRepository } from '@keyd/store';
-import { CoreError, XrayClient } from '@keyd/xray';
+import { CoreError, CoreUser, XrayClient } from '@keyd/xray';
 import { CoreMonitor } from './core.monitor';
 import { CoreRecovery } from './core-recovery.service';
 import { KeyExpirer } from './key-expirer';
@@ -76,7 +76,7 @@ export class ReconcileService extends EventEmitter<{ pass: [ReconcileReport, str
     if (dryRun) {
       report.expired = await this.expirer.countDue();
       await this.countPending(report);
-      if (report.coreRestartDetected && report.coreReachable) report.added += (await this.keys.countByStatus()).ACTIVE;
+      if (report.coreReachable) await this.countRepairs(report);
     } else {
       const e = await this.expirer.expireDue();
       report.expired = e.expired;
@@ -125,16 +125,8 @@ export class ReconcileService extends EventEmitter<{ pass: [ReconcileReport, str
 
   /** Cores that can list their users are compared both ways, including users keyd never issued. */
   private async diffAgainstLive(liveEmails: string[], report: ReconcileReport): Promise<void> {
-    const live = new Set(liveEmails.map((e) => e.toLowerCase()));
-    const active: Key[] = [];
-    for (let after = 0; ;) {
-      const page = await this.keys.activeKeys(after, 5000);
-      if (!page.length) break;
-      active.push(...page);
-      after = page[page.length - 1].id;
-    }
-    const wanted = new Set(active.map((k) => k.email.toLowerCase()));
-    for (const key of active.filter((k) => !live.has(k.email.toLowerCase()))) {
+    const { missing, extra } = await this.driftFrom(liveEmails);
+    for (const key of missing) {
       this.log.warn(
         { event: 'drift', owner: key.ownerId, email: key.email, wrong: 'missing from core', done: 'add' },
         'drift',
@@ -143,10 +135,7 @@ export class ReconcileService extends EventEmitter<{ pass: [ReconcileReport, str
       if (outcome === 'failed') report.failed++;
       else report.added++;
     }
-    const extra = liveEmails.filter((e) => !wanted.has(e.toLowerCase()));
-    const known = new Map((await this.keys.findByEmails(extra)).map((k) => [k.email.toLowerCase(), k]));
-    for (const email of extra) {
-      const key = known.get(email.toLowerCase());
+    for (const { email, key } of extra) {
       this.log.warn(
         {
           event: 'drift',
@@ -157,14 +146,65 @@ export class ReconcileService extends EventEmitter<{ pass: [ReconcileReport, str
         },
         'drift',
       );
+      if (key) {
+        // Through the key's own bookkeeping: a removal left pending would otherwise be pushed and counted again.
+        const outcome = await this.sync.reapply(key.id, key.ownerId, { force: true });
+        if (outcome === 'failed') report.failed++;
+        else report.removed++;
+        continue;
+      }
       try {
         await this.core.removeUser(this.config.core.inboundTag, email);
-        if (key) report.removed++;
-        else report.unknownRemoved++;
+        report.unknownRemoved++;
       } catch (e) {
         if (!(e instanceof CoreError)) throw e;
         report.failed++;
       }
+    }
+  }
+
+  /** Active keys the core lacks, and users the core holds that should not be there (known or not). */
+  private async driftFrom(liveEmails: string[]): Promise<{ missing: Key[]; extra: { email: string; key?: Key }[] }> {
+    const live = new Set(liveEmails.map((e) => e.toLowerCase()));
+    const active: Key[] = [];
+    for (let after = 0; ;) {
+      const page = await this.keys.activeKeys(after, 5000);
+      if (!page.length) break;
+      active.push(...page);
+      after = page[page.length - 1].id;
+    }
+    const wanted = new Set(active.map((k) => k.email.toLowerCase()));
+    const extra = liveEmails.filter((e) => !wanted.has(e.toLowerCase()));
+    const known = new Map((await this.keys.findByEmails(extra)).map((k) => [k.email.toLowerCase(), k]));
+    return {
+      missing: active.filter((k) => !live.has(k.email.toLowerCase())),
+      extra: extra.map((email) => ({ email, key: known.get(email.toLowerCase()) })),
+    };
+  }
+
+  /**
+   * What repairCore would change, for a dry run. Pending keys are already
+   * counted, and a real pass pushes each of them once, so only provisioned
+   * keys add to the drift found here.
+   */
+  private async countRepairs(report: ReconcileReport): Promise<void> {
+    let live: CoreUser[] | null;
+    try {
+      live = await this.core.listUsers(this.config.core.inboundTag);
+    } catch (e) {
+      if (!(e instanceof CoreError)) throw e;
+      return;
+    }
+    if (!live) {
+      // Without a listing, a suspected restart may have lost every active key.
+      if (report.coreRestartDetected) report.added += (await this.keys.countByStatus()).ACTIVE;
+      return;
+    }
+    const { missing, extra } = await this.driftFrom(live.map((u) => u.email));
+    report.added += missing.filter((k) => k.provisioned).length;
+    for (const { key } of extra) {
+      if (!key) report.unknownRemoved++;
+      else if (key.provisioned) report.removed++;
     }
   }
 
