@@ -199,6 +199,7 @@ export async function stopAll(graceMs = 2000): Promise<void> {
 /** Keeps the tail of a child's stdout+stderr, for failure messages. */
 export class OutputRing {
   private readonly lines: string[] = [];
+  private readonly listeners = new Set<(line: string) => void>();
 
   constructor(private readonly maxLines = 500) {}
 
@@ -207,7 +208,14 @@ export class OutputRing {
     this.capture(child.stderr, label);
   }
 
+  /** Calls fn with every line from now on, as it arrives; returns the unsubscribe function. */
+  onLine(fn: (line: string) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
   push(line: string): void {
+    for (const fn of this.listeners) fn(line);
     this.lines.push(line);
     if (this.lines.length > this.maxLines) {
       this.lines.splice(0, this.lines.length - this.maxLines);

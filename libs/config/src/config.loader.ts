@@ -37,6 +37,15 @@ function shape(c: RawConfig): KeydConfig {
       configWriteWindowMs: c.KEYD_CONFIG_WRITE_WINDOW_MS,
     },
     reconcile: { intervalSeconds: c.KEYD_RECONCILE_INTERVAL_SECONDS },
+    stats: { intervalSeconds: c.KEYD_STATS_INTERVAL_SECONDS },
+    subscription: {
+      listen: listen(c.KEYD_SUB_LISTEN),
+      publicUrl: (c.KEYD_SUB_PUBLIC_URL ?? `http://${c.KEYD_SUB_LISTEN}`).replace(/\/+$/, ''),
+      ratePerMinute: c.KEYD_SUB_RATE_PER_MINUTE,
+      rateBurst: c.KEYD_SUB_RATE_BURST,
+      updateIntervalHours: c.KEYD_SUB_UPDATE_INTERVAL_HOURS,
+      title: c.KEYD_SUB_TITLE ?? c.KEYD_LINK_NAME,
+    },
     readiness: { coreGraceSeconds: c.KEYD_READY_CORE_GRACE_SECONDS },
     link: {
       host: c.KEYD_PUBLIC_HOST,

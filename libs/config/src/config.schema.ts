@@ -55,6 +55,18 @@ export const configSchema = z.object({
       .optional(),
   ),
   XRAY_REALITY_SNI: optionalText,
+  KEYD_STATS_INTERVAL_SECONDS: int(1, 3600).default(15),
+  KEYD_SUB_LISTEN: hostPort.default('127.0.0.1:8081'),
+  KEYD_SUB_PUBLIC_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an http(s) URL without query or fragment')
+      .optional(),
+  ),
+  KEYD_SUB_RATE_PER_MINUTE: int(1, 100_000).default(30),
+  KEYD_SUB_RATE_BURST: int(1, 100_000).default(10),
+  KEYD_SUB_UPDATE_INTERVAL_HOURS: int(1, 168).default(12),
+  KEYD_SUB_TITLE: z.string().min(1).max(64).optional(),
   XRAY_REALITY_FINGERPRINT: z
     .enum(['chrome', 'firefox', 'safari', 'ios', 'android', 'edge', '360', 'qq', 'random', 'randomized'])
     .default('chrome'),

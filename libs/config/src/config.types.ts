@@ -25,6 +25,16 @@ export interface KeydConfig {
     configWriteWindowMs: number;
   };
   reconcile: { intervalSeconds: number };
+  stats: { intervalSeconds: number };
+  subscription: {
+    listen: Listen;
+    /** Where clients reach the subscription listener, without a trailing slash. */
+    publicUrl: string;
+    ratePerMinute: number;
+    rateBurst: number;
+    updateIntervalHours: number;
+    title: string;
+  };
   readiness: { coreGraceSeconds: number };
   link: {
     host: string;

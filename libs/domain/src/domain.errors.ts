@@ -10,7 +10,7 @@ export abstract class DomainError extends Error {
   }
 }
 
-export type DomainErrorCode = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'UNAUTHENTICATED' | 'STORE_UNAVAILABLE';
+export type DomainErrorCode = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED' | 'STORE_UNAVAILABLE';
 
 export class InvalidArgumentError extends DomainError {
   readonly code = 'INVALID_ARGUMENT';
@@ -24,6 +24,11 @@ export class InvalidArgumentError extends DomainError {
 
 export class NotFoundError extends DomainError {
   readonly code = 'NOT_FOUND';
+}
+
+/** The request is well formed but the key's state forbids it, such as changing a revoked key. */
+export class ConflictError extends DomainError {
+  readonly code = 'CONFLICT';
 }
 
 export class UnauthenticatedError extends DomainError {

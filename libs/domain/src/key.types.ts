@@ -3,6 +3,20 @@ export type KeyStatus = (typeof KEY_STATUSES)[number];
 
 export type GrantAction = 'ISSUED' | 'RENEWED';
 
+/** When a key's data usage returns to zero on its own: never, or at each UTC day, week (Monday) or month. */
+export const LIMIT_RESETS = ['none', 'day', 'week', 'month'] as const;
+export type LimitReset = (typeof LIMIT_RESETS)[number];
+
+/** Bytes counted by the core for one key, in the current usage period and since the key was issued. */
+export interface KeyUsage {
+  uplinkBytes: number;
+  downlinkBytes: number;
+  lifetimeUplinkBytes: number;
+  lifetimeDownlinkBytes: number;
+  lastTrafficAt: Date | null;
+  periodStart: Date;
+}
+
 /** A key as the domain and the transports see it; the store's entities never leave libs/store. */
 export interface Key {
   id: number;
@@ -17,21 +31,29 @@ export interface Key {
   provisioned: boolean;
   /** Sequence of the last change to what the core should hold for this key. */
   changeSeq: number;
+  /** 0 means unlimited. Counts uplink plus downlink in the current usage period. */
+  dataLimitBytes: number;
+  limitReset: LimitReset;
+  usage: KeyUsage;
+  /** Null once revoked; the public subscription URL then answers 404. */
+  subscriptionToken: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
 export interface KeyView extends Key {
   vlessUrl: string;
+  /** Empty when the key has no subscription token. */
+  subscriptionUrl: string;
 }
 
 export interface GrantResult {
-  key: KeyView;
+  key: Key;
   action: GrantAction;
 }
 
 export interface KeyPage {
-  keys: KeyView[];
+  keys: Key[];
   nextPageToken: string;
 }
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, KEY_STATUSES, KeyStatus } from '@keyd/domain';
+import { InvalidArgumentError, KEY_STATUSES, KeyStatus, LIMIT_RESETS, LimitReset } from '@keyd/domain';
 
 export const MAX_OWNER_LENGTH = 128;
 /** Ten years: anything longer is a unit mistake (milliseconds sent as seconds), not a plan. */
@@ -30,6 +30,23 @@ export function requestId(value: unknown, field = 'request_id'): string | undefi
   if (typeof value !== 'string' || !REQUEST_ID.test(value))
     throw new InvalidArgumentError(field, 'must be 1-128 letters, digits or . _ : -');
   return value;
+}
+
+/** Undefined when not given; 0 means unlimited. */
+export function dataLimitBytes(value: unknown, field = 'data_limit_bytes'): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const n = typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+    throw new InvalidArgumentError(field, 'must be a whole number of bytes, 0 or more (0 means unlimited)');
+  return n;
+}
+
+/** Accepts the plain names and the gRPC enum names; undefined when not given. */
+export function limitReset(value: unknown, field = 'data_limit_reset'): LimitReset | undefined {
+  if (value === undefined || value === null || value === '' || value === 'LIMIT_RESET_UNSPECIFIED') return undefined;
+  const name = typeof value === 'string' ? value.replace(/^LIMIT_RESET_/, '').toLowerCase() : '';
+  if ((LIMIT_RESETS as readonly string[]).includes(name)) return name as LimitReset;
+  throw new InvalidArgumentError(field, `must be one of ${LIMIT_RESETS.join(', ')}`);
 }
 
 export function keyStatus(value: unknown, field = 'status'): KeyStatus | undefined {
@@ -66,5 +83,11 @@ export function pageToken(value: unknown, field = 'page_token'): number {
 export class RequestIdReusedError extends InvalidArgumentError {
   constructor() {
     super('request_id', 'was already used for a different grant');
+  }
+}
+
+export class RequiredFieldError extends InvalidArgumentError {
+  constructor(field: string) {
+    super(field, 'is required');
   }
 }

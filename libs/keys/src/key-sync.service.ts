@@ -25,6 +25,22 @@ export class KeySyncService {
     @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
   ) {}
 
+  /** Runs fn with the owner's lock held: nothing else changes or pushes that owner's keys meanwhile. */
+  exclusive<T>(ownerId: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(ownerId, fn);
+  }
+
+  /**
+   * Pushes keys whose status another component changed in the database, and
+   * announces the change. Failures stay pending for the retrier.
+   */
+  async converge(keys: Pick<Key, 'id' | 'ownerId'>[]): Promise<number> {
+    if (!keys.length) return 0;
+    const outcomes = await Promise.all(keys.map((k) => this.reapply(k.id, k.ownerId)));
+    this.events.emit('changed', {});
+    return outcomes.filter((o) => o === 'failed').length;
+  }
+
   /** For callers that already hold the owner's lock. */
   async applyLocked(key: Key): Promise<SyncOutcome> {
     try {

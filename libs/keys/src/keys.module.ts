@@ -2,22 +2,46 @@ import { Module } from '@nestjs/common';
 import { CLOCK, systemClock } from '@keyd/domain';
 import { StoreModule } from '@keyd/store';
 import { XrayModule } from '@keyd/xray';
+import { GrantRecorder } from './grant.recorder';
+import { GrantService } from './grant.service';
+import { KeyAdminService } from './key-admin.service';
+import { KeyChanges } from './key-changes';
 import { KeyEvents } from './key.events';
+import { KeyFactory } from './key.factory';
 import { KeyLinkBuilder } from './key-link.builder';
 import { KeySyncService } from './key-sync.service';
+import { KeyViews } from './key.views';
 import { KeysService } from './keys.service';
 import { OwnerLocks } from './owner-locks';
 
 @Module({
   imports: [StoreModule, XrayModule],
   providers: [
+    GrantService,
+    GrantRecorder,
+    KeyAdminService,
+    KeyChanges,
+    KeyFactory,
     KeysService,
     KeySyncService,
     KeyLinkBuilder,
+    KeyViews,
     { provide: OwnerLocks, useValue: new OwnerLocks() },
     { provide: KeyEvents, useValue: new KeyEvents() },
     { provide: CLOCK, useValue: systemClock },
   ],
-  exports: [KeysService, KeySyncService, KeyLinkBuilder, OwnerLocks, KeyEvents, CLOCK, StoreModule, XrayModule],
+  exports: [
+    GrantService,
+    KeyAdminService,
+    KeysService,
+    KeySyncService,
+    KeyLinkBuilder,
+    KeyViews,
+    OwnerLocks,
+    KeyEvents,
+    CLOCK,
+    StoreModule,
+    XrayModule,
+  ],
 })
 export class KeysModule {}

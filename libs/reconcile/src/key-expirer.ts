@@ -7,7 +7,7 @@ import { KeyRepository } from '@keyd/store';
 
 const PAGE = 500;
 
-/** Marks active keys past their end as EXPIRED and removes them from the core. */
+/** Marks active and suspended keys past their end as EXPIRED and removes them from the core. */
 @Injectable()
 export class KeyExpirer extends EventEmitter<{ expired: [{ lateMs: number }] }> {
   constructor(
@@ -39,7 +39,7 @@ export class KeyExpirer extends EventEmitter<{ expired: [{ lateMs: number }] }> 
             // Re-checked under the lock: a renewal may have moved the end meanwhile.
             const key = await this.keys.write(async (tx) => {
               const fresh = await tx.getKey(candidate.id);
-              return fresh.status === 'ACTIVE' && fresh.subscriptionEnd <= now
+              return (fresh.status === 'ACTIVE' || fresh.status === 'SUSPENDED') && fresh.subscriptionEnd <= now
                 ? tx.setStatus(fresh.id, 'EXPIRED', now)
                 : null;
             });

@@ -3,6 +3,7 @@ import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { CoreStateRepository } from './repositories/core-state.repository';
 import { KeyRepository } from './repositories/key.repository';
 import { NodeRecord, NodeRepository } from './repositories/node.repository';
+import { UsageRepository } from './repositories/usage.repository';
 import { StoreDatabase } from './store.database';
 
 export const CURRENT_NODE = Symbol('CURRENT_NODE');
@@ -28,6 +29,11 @@ class StoreCloser implements OnApplicationShutdown {
       inject: [StoreDatabase],
       useFactory: (db: StoreDatabase) => new CoreStateRepository(db),
     },
+    {
+      provide: UsageRepository,
+      inject: [StoreDatabase, KeyRepository],
+      useFactory: (db: StoreDatabase, keys: KeyRepository) => new UsageRepository(db, keys),
+    },
     { provide: NodeRepository, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new NodeRepository(db) },
     {
       provide: CURRENT_NODE,
@@ -36,6 +42,6 @@ class StoreCloser implements OnApplicationShutdown {
         nodes.seed({ name: config.node.name, apiAddr: config.core.apiAddr, flavor: config.core.flavor }, new Date()),
     },
   ],
-  exports: [StoreDatabase, KeyRepository, NodeRepository, CoreStateRepository, CURRENT_NODE],
+  exports: [StoreDatabase, KeyRepository, UsageRepository, NodeRepository, CoreStateRepository, CURRENT_NODE],
 })
 export class StoreModule {}

@@ -1,4 +1,4 @@
-import { GrantResult, KeyPage, KeyView } from '@keyd/domain';
+import { KeyView, LimitReset } from '@keyd/domain';
 
 export interface ProtoTimestamp {
   seconds: number;
@@ -9,6 +9,8 @@ export function toTimestamp(d: Date): ProtoTimestamp {
   const ms = d.getTime();
   return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
 }
+
+export const toProtoLimitReset = (r: LimitReset) => `LIMIT_RESET_${r.toUpperCase()}`;
 
 /** Explicit field-by-field mapping, so that nothing internal reaches the wire by accident. */
 export function toProtoKey(k: KeyView) {
@@ -24,9 +26,14 @@ export function toProtoKey(k: KeyView) {
     flow: k.flow,
     created_at: toTimestamp(k.createdAt),
     updated_at: toTimestamp(k.updatedAt),
+    used_uplink_bytes: k.usage.uplinkBytes,
+    used_downlink_bytes: k.usage.downlinkBytes,
+    data_limit_bytes: k.dataLimitBytes,
+    data_limit_reset: toProtoLimitReset(k.limitReset),
+    subscription_url: k.subscriptionUrl,
+    last_traffic_at: k.usage.lastTrafficAt ? toTimestamp(k.usage.lastTrafficAt) : null,
+    usage_period_start: toTimestamp(k.usage.periodStart),
+    lifetime_uplink_bytes: k.usage.lifetimeUplinkBytes,
+    lifetime_downlink_bytes: k.usage.lifetimeDownlinkBytes,
   };
 }
-
-export const toProtoGrant = (r: GrantResult) => ({ key: toProtoKey(r.key), action: r.action });
-
-export const toProtoPage = (p: KeyPage) => ({ keys: p.keys.map(toProtoKey), next_page_token: p.nextPageToken });

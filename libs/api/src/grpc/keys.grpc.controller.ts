@@ -1,17 +1,26 @@
 import { Controller, UseGuards, UseInterceptors } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { KeysService } from '@keyd/keys';
+import { Key } from '@keyd/domain';
+import { GrantService, KeyAdminService, KeysService, KeyViews } from '@keyd/keys';
 import { GrpcAuthGuard } from '../auth/grpc-auth.guard';
 import { GrpcRequestIdInterceptor } from './request-id.interceptor';
-import { toProtoGrant, toProtoKey, toProtoPage } from './key.grpc.mapper';
+import { toProtoKey } from './key.grpc.mapper';
 
 interface GrantAccessRequest {
   owner_id: string;
   duration_seconds: number;
   request_id: string;
+  /** Present only when the caller set it: proto3 optional. */
+  data_limit_bytes?: number;
+  data_limit_reset: string;
 }
 interface OwnerRequest {
   owner_id: string;
+}
+interface SetDataLimitRequest {
+  owner_id: string;
+  data_limit_bytes: number;
+  data_limit_reset: string;
 }
 interface ListKeysRequest {
   page_size: number;
@@ -23,33 +32,66 @@ interface ListKeysRequest {
 @UseGuards(GrpcAuthGuard)
 @UseInterceptors(GrpcRequestIdInterceptor)
 export class KeysGrpcController {
-  constructor(private readonly keys: KeysService) {}
+  constructor(
+    private readonly grants: GrantService,
+    private readonly admin: KeyAdminService,
+    private readonly keys: KeysService,
+    private readonly views: KeyViews,
+  ) {}
+
+  private key = (k: Key) => toProtoKey(this.views.of(k));
 
   @GrpcMethod('KeyManager', 'GrantAccess')
   async grantAccess(req: GrantAccessRequest) {
-    return toProtoGrant(
-      await this.keys.grant({
-        ownerId: req.owner_id,
-        durationSeconds: req.duration_seconds,
-        requestId: req.request_id,
-      }),
-    );
+    const r = await this.grants.grant({
+      ownerId: req.owner_id,
+      durationSeconds: req.duration_seconds,
+      requestId: req.request_id,
+      dataLimitBytes: req.data_limit_bytes,
+      limitReset: req.data_limit_reset,
+    });
+    return { key: this.key(r.key), action: r.action };
   }
 
   @GrpcMethod('KeyManager', 'RevokeAccess')
   async revokeAccess(req: OwnerRequest) {
-    return toProtoKey(await this.keys.revoke(req.owner_id));
+    return this.key(await this.admin.revoke(req.owner_id));
   }
 
   @GrpcMethod('KeyManager', 'GetKey')
   async getKey(req: OwnerRequest) {
-    return toProtoKey(await this.keys.get(req.owner_id));
+    return this.key(await this.keys.get(req.owner_id));
   }
 
   @GrpcMethod('KeyManager', 'ListKeys')
   async listKeys(req: ListKeysRequest) {
-    return toProtoPage(
-      await this.keys.list({ status: req.status, pageSize: req.page_size, pageToken: req.page_token }),
+    const page = await this.keys.list({ status: req.status, pageSize: req.page_size, pageToken: req.page_token });
+    return { keys: page.keys.map(this.key), next_page_token: page.nextPageToken };
+  }
+
+  @GrpcMethod('KeyManager', 'SetDataLimit')
+  async setDataLimit(req: SetDataLimitRequest) {
+    return this.key(
+      await this.admin.setLimit({
+        ownerId: req.owner_id,
+        dataLimitBytes: req.data_limit_bytes,
+        limitReset: req.data_limit_reset,
+      }),
     );
+  }
+
+  @GrpcMethod('KeyManager', 'ResetUsage')
+  async resetUsage(req: OwnerRequest) {
+    return this.key(await this.admin.resetUsage(req.owner_id));
+  }
+
+  @GrpcMethod('KeyManager', 'RegenerateSubscriptionToken')
+  async regenerateSubscriptionToken(req: OwnerRequest) {
+    return this.key(await this.admin.regenerateSubscriptionToken(req.owner_id));
+  }
+
+  @GrpcMethod('KeyManager', 'RevokeSubscriptionToken')
+  async revokeSubscriptionToken(req: OwnerRequest) {
+    return this.key(await this.admin.revokeSubscriptionToken(req.owner_id));
   }
 }

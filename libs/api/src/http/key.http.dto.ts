@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { KEY_STATUSES } from '@keyd/domain';
+import { KEY_STATUSES, LIMIT_RESETS } from '@keyd/domain';
 
 /*
  * The admin API's JSON shapes. Field names are the proto field names; the
@@ -15,6 +15,25 @@ export class GrantBody {
 
   @ApiPropertyOptional({ example: 'order-9001', description: 'Idempotency key: a retry returns the first result' })
   request_id?: string;
+
+  @ApiPropertyOptional({
+    example: 107_374_182_400,
+    minimum: 0,
+    description:
+      'Bytes (uplink plus downlink) per usage period, 0 for unlimited. Omitted: a renewal keeps the limit, a key replacing an expired one inherits it',
+  })
+  data_limit_bytes?: number;
+
+  @ApiPropertyOptional({ enum: LIMIT_RESETS, description: 'When usage returns to zero (UTC). Omitted: kept' })
+  data_limit_reset?: string;
+}
+
+export class DataLimitBody {
+  @ApiProperty({ example: 1_073_741_824, minimum: 0, description: '0 means unlimited' })
+  data_limit_bytes!: number;
+
+  @ApiPropertyOptional({ enum: LIMIT_RESETS, description: 'Omitted: kept' })
+  data_limit_reset?: string;
 }
 
 export class KeyJson {
@@ -29,6 +48,16 @@ export class KeyJson {
   @ApiProperty() flow!: string;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time' }) updated_at!: string;
+  @ApiProperty({ description: 'Bytes in the current usage period' }) used_uplink_bytes!: number;
+  @ApiProperty({ description: 'Bytes in the current usage period' }) used_downlink_bytes!: number;
+  @ApiProperty({ description: '0 means unlimited' }) data_limit_bytes!: number;
+  @ApiProperty({ enum: LIMIT_RESETS }) data_limit_reset!: string;
+  @ApiProperty({ format: 'date-time' }) usage_period_start!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) last_traffic_at!: string | null;
+  @ApiProperty({ description: 'Since the key was issued' }) lifetime_uplink_bytes!: number;
+  @ApiProperty({ description: 'Since the key was issued' }) lifetime_downlink_bytes!: number;
+  @ApiProperty({ description: 'The public subscription URL; empty when its token was revoked' })
+  subscription_url!: string;
 }
 
 export class GrantJson {

@@ -1,6 +1,6 @@
-import { GrantResult, KeyPage, KeyView } from '@keyd/domain';
+import { KeyView } from '@keyd/domain';
 import { DaemonStatus, ReconcileReport } from '@keyd/reconcile';
-import { GrantJson, KeyJson, KeyPageJson, ReconcileJson } from './key.http.dto';
+import { KeyJson, ReconcileJson } from './key.http.dto';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
@@ -17,15 +17,17 @@ export function toHttpKey(k: KeyView): KeyJson {
     flow: k.flow,
     created_at: k.createdAt.toISOString(),
     updated_at: k.updatedAt.toISOString(),
+    used_uplink_bytes: k.usage.uplinkBytes,
+    used_downlink_bytes: k.usage.downlinkBytes,
+    data_limit_bytes: k.dataLimitBytes,
+    data_limit_reset: k.limitReset,
+    usage_period_start: k.usage.periodStart.toISOString(),
+    last_traffic_at: iso(k.usage.lastTrafficAt),
+    lifetime_uplink_bytes: k.usage.lifetimeUplinkBytes,
+    lifetime_downlink_bytes: k.usage.lifetimeDownlinkBytes,
+    subscription_url: k.subscriptionUrl,
   };
 }
-
-export const toHttpGrant = (r: GrantResult): GrantJson => ({ key: toHttpKey(r.key), action: r.action });
-
-export const toHttpPage = (p: KeyPage): KeyPageJson => ({
-  keys: p.keys.map(toHttpKey),
-  next_page_token: p.nextPageToken,
-});
 
 export function toHttpReport(r: ReconcileReport): ReconcileJson {
   return {

@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { KEY_STATUSES } from '@keyd/domain';
-import { KeysService } from '@keyd/keys';
+import { Key, KEY_STATUSES } from '@keyd/domain';
+import { GrantService, KeyAdminService, KeysService, KeyViews } from '@keyd/keys';
 import { AdminAuthGuard } from '../auth/admin-auth.guard';
-import { ErrorJson, GrantBody, GrantJson, KeyJson, KeyPageJson } from './key.http.dto';
-import { toHttpGrant, toHttpKey, toHttpPage } from './key.http.mapper';
+import { DataLimitBody, ErrorJson, GrantBody, GrantJson, KeyJson, KeyPageJson } from './key.http.dto';
+import { toHttpKey } from './key.http.mapper';
 
 const body = (b: unknown): Record<string, unknown> =>
   b && typeof b === 'object' && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
@@ -16,34 +16,42 @@ const body = (b: unknown): Record<string, unknown> =>
 @Controller('v1')
 @UseGuards(AdminAuthGuard)
 export class KeysHttpController {
-  constructor(private readonly keys: KeysService) {}
+  constructor(
+    private readonly grants: GrantService,
+    private readonly admin: KeyAdminService,
+    private readonly keys: KeysService,
+    private readonly views: KeyViews,
+  ) {}
+
+  private json = (k: Key): KeyJson => toHttpKey(this.views.of(k));
 
   @Post('grants')
   @HttpCode(200)
-  @ApiOkResponse({ type: GrantJson, description: 'Issued a new key or renewed the active one' })
-  async grant(@Body() raw: GrantBody) {
+  @ApiOkResponse({ type: GrantJson, description: 'Issued a new key or renewed the live one' })
+  async grant(@Body() raw: GrantBody): Promise<GrantJson> {
     const b = body(raw);
-    return toHttpGrant(
-      await this.keys.grant({
-        ownerId: b['owner_id'],
-        durationSeconds: b['duration_seconds'],
-        requestId: b['request_id'],
-      }),
-    );
+    const r = await this.grants.grant({
+      ownerId: b['owner_id'],
+      durationSeconds: b['duration_seconds'],
+      requestId: b['request_id'],
+      dataLimitBytes: b['data_limit_bytes'],
+      limitReset: b['data_limit_reset'],
+    });
+    return { key: this.json(r.key), action: r.action };
   }
 
   @Get('keys/:owner_id')
   @ApiOkResponse({ type: KeyJson })
   @ApiResponse({ status: 404, type: ErrorJson, description: 'The owner never had a key' })
   async get(@Param('owner_id') ownerId: string) {
-    return toHttpKey(await this.keys.get(ownerId));
+    return this.json(await this.keys.get(ownerId));
   }
 
   @Delete('keys/:owner_id')
   @ApiOkResponse({ type: KeyJson, description: 'The revoked key' })
   @ApiResponse({ status: 404, type: ErrorJson, description: 'The owner never had a key' })
   async revoke(@Param('owner_id') ownerId: string) {
-    return toHttpKey(await this.keys.revoke(ownerId));
+    return this.json(await this.admin.revoke(ownerId));
   }
 
   @Get('keys')
@@ -55,7 +63,44 @@ export class KeysHttpController {
     @Query('status') status?: string,
     @Query('page_size') pageSize?: string,
     @Query('page_token') pageToken?: string,
-  ) {
-    return toHttpPage(await this.keys.list({ status, pageSize, pageToken }));
+  ): Promise<KeyPageJson> {
+    const page = await this.keys.list({ status, pageSize, pageToken });
+    return { keys: page.keys.map(this.json), next_page_token: page.nextPageToken };
+  }
+
+  @Put('keys/:owner_id/data-limit')
+  @ApiOkResponse({ type: KeyJson, description: 'Suspended at once if over the new limit, back if under it' })
+  @ApiResponse({ status: 404, type: ErrorJson, description: 'The owner never had a key' })
+  @ApiResponse({ status: 409, type: ErrorJson, description: 'The key is revoked' })
+  async setLimit(@Param('owner_id') ownerId: string, @Body() raw: DataLimitBody) {
+    const b = body(raw);
+    return this.json(
+      await this.admin.setLimit({ ownerId, dataLimitBytes: b['data_limit_bytes'], limitReset: b['data_limit_reset'] }),
+    );
+  }
+
+  @Post('keys/:owner_id/usage/reset')
+  @HttpCode(200)
+  @ApiOkResponse({ type: KeyJson, description: 'Usage of the current period zeroed; a key suspended for data is back' })
+  @ApiResponse({ status: 404, type: ErrorJson, description: 'The owner never had a key' })
+  @ApiResponse({ status: 409, type: ErrorJson, description: 'The key is revoked' })
+  async resetUsage(@Param('owner_id') ownerId: string) {
+    return this.json(await this.admin.resetUsage(ownerId));
+  }
+
+  @Post('keys/:owner_id/subscription-token')
+  @HttpCode(200)
+  @ApiOkResponse({ type: KeyJson, description: 'A new subscription URL; the old one answers 404 from now on' })
+  @ApiResponse({ status: 404, type: ErrorJson, description: 'The owner never had a key' })
+  @ApiResponse({ status: 409, type: ErrorJson, description: 'The key is revoked' })
+  async regenerateToken(@Param('owner_id') ownerId: string) {
+    return this.json(await this.admin.regenerateSubscriptionToken(ownerId));
+  }
+
+  @Delete('keys/:owner_id/subscription-token')
+  @ApiOkResponse({ type: KeyJson, description: 'The subscription URL answers 404 until a token is regenerated' })
+  @ApiResponse({ status: 404, type: ErrorJson, description: 'The owner never had a key' })
+  async revokeToken(@Param('owner_id') ownerId: string) {
+    return this.json(await this.admin.revokeSubscriptionToken(ownerId));
   }
 }

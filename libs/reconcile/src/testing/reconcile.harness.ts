@@ -2,8 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeydConfig } from '@keyd/config';
-import { Clock, Key, KeyView } from '@keyd/domain';
-import { KeyEvents, KeyLinkBuilder, KeysService, KeySyncService, OwnerLocks } from '@keyd/keys';
+import { Clock, Key } from '@keyd/domain';
+import {
+  GrantRecorder,
+  GrantService,
+  KeyAdminService,
+  KeyChanges,
+  KeyEvents,
+  KeyFactory,
+  KeySyncService,
+  OwnerLocks,
+} from '@keyd/keys';
 import { AppLogger, createLogger, Readiness } from '@keyd/observability';
 import { CoreStateRepository, KeyRepository, NodeRecord, NodeRepository, StoreDatabase } from '@keyd/store';
 import { XrayClient } from '@keyd/xray';
@@ -57,7 +66,8 @@ export class ReconcileHarness {
     readonly locks: OwnerLocks,
     readonly events: KeyEvents,
     readonly sync: KeySyncService,
-    readonly keysService: KeysService,
+    readonly grants: GrantService,
+    readonly admin: KeyAdminService,
     readonly pusher: KeyPusher,
     readonly recovery: CoreRecovery,
     readonly expirer: KeyExpirer,
@@ -90,6 +100,15 @@ export class ReconcileHarness {
         configWriteWindowMs: 1000,
       },
       reconcile: { intervalSeconds: 3600 },
+      stats: { intervalSeconds: 3600 },
+      subscription: {
+        listen: { host: '127.0.0.1', port: 0 },
+        publicUrl: 'http://127.0.0.1:8081',
+        ratePerMinute: 60,
+        rateBurst: 10,
+        updateIntervalHours: 12,
+        title: 'keyd',
+      },
       readiness: { coreGraceSeconds: 30 },
       link: { host: '127.0.0.1', port: 443, security: 'none', type: 'tcp', name: 'keyd' },
     };
@@ -106,17 +125,14 @@ export class ReconcileHarness {
     const locks = new OwnerLocks();
     const events = new KeyEvents();
     const sync = new KeySyncService(core, keys, locks, events, log, config);
-    const keysService = new KeysService(
+    const grants = new GrantService(
       keys,
       sync,
-      locks,
-      new KeyLinkBuilder(config),
-      events,
-      node,
-      config,
+      new KeyFactory(node, config),
+      new GrantRecorder(events, log),
       opts.clock,
-      log,
     );
+    const admin = new KeyAdminService(new KeyChanges(keys, sync, events, opts.clock, log));
     const pusher = new KeyPusher(keys, sync);
     const recovery = new CoreRecovery(sync, keys, coreState, pusher, config, log);
     const expirer = new KeyExpirer(keys, sync, locks, events, opts.clock, log);
@@ -139,7 +155,8 @@ export class ReconcileHarness {
       locks,
       events,
       sync,
-      keysService,
+      grants,
+      admin,
       pusher,
       recovery,
       expirer,
@@ -150,22 +167,22 @@ export class ReconcileHarness {
     );
   }
 
-  grant(owner: string, seconds = 30 * DAY_S): Promise<KeyView> {
-    return this.keysService.grant({ ownerId: owner, durationSeconds: seconds }).then((r) => r.key);
+  grant(owner: string, seconds = 30 * DAY_S): Promise<Key> {
+    return this.grants.grant({ ownerId: owner, durationSeconds: seconds }).then((r) => r.key);
   }
 
   /** A grant whose push to the core fails: committed, pending, absent from the core. */
-  grantPending(owner: string, seconds = 30 * DAY_S): Promise<KeyView> {
+  grantPending(owner: string, seconds = 30 * DAY_S): Promise<Key> {
     this.fake.failNext(UNAVAILABLE, 'connection refused');
     return this.grant(owner, seconds);
   }
 
-  revoke(owner: string): Promise<KeyView> {
-    return this.keysService.revoke(owner);
+  revoke(owner: string): Promise<Key> {
+    return this.admin.revoke(owner);
   }
 
   /** A revoke whose removal fails: REVOKED and pending in the database, still in the core. */
-  revokePending(owner: string): Promise<KeyView> {
+  revokePending(owner: string): Promise<Key> {
     this.fake.failNext(UNAVAILABLE, 'connection refused');
     return this.revoke(owner);
   }

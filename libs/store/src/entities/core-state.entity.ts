@@ -12,4 +12,14 @@ export class CoreStateEntity {
 
   @Column({ name: 'config_written_at', type: 'integer', nullable: true, transformer: epochMs })
   configWrittenAt!: Date | null;
+
+  /** The core's uptime at the last stats poll, and the boot instant it implies: a restart resets its counters. */
+  @Column({ name: 'stats_uptime', type: 'integer', nullable: true })
+  statsUptime!: number | null;
+
+  @Column({ name: 'stats_boot_at', type: 'integer', nullable: true, transformer: epochMs })
+  statsBootAt!: Date | null;
+
+  @Column({ name: 'stats_polled_at', type: 'integer', nullable: true, transformer: epochMs })
+  statsPolledAt!: Date | null;
 }

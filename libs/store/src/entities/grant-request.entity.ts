@@ -13,6 +13,13 @@ export class GrantRequestEntity {
   @Column({ name: 'duration_seconds', type: 'integer' })
   durationSeconds!: number;
 
+  /** Null when the request gave no limit. */
+  @Column({ name: 'data_limit_bytes', type: 'integer', nullable: true })
+  dataLimitBytes!: number | null;
+
+  @Column({ name: 'limit_reset', type: 'text', nullable: true })
+  limitReset!: string | null;
+
   @Column({ name: 'key_id', type: 'integer' })
   keyId!: number;
 

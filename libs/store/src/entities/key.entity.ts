@@ -2,7 +2,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { epochMs } from './column.transformers';
 
 @Entity({ name: 'keys' })
-@Index('ux_keys_active_owner', ['ownerId'], { unique: true, where: "status = 'ACTIVE'" })
+@Index('ux_keys_live_owner', ['ownerId'], { unique: true, where: "status IN ('ACTIVE', 'SUSPENDED')" })
 export class KeyEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id!: number;
@@ -38,6 +38,39 @@ export class KeyEntity {
   /** The change_seq the core is known to reflect; behind change_seq means a change is pending. */
   @Column({ name: 'applied_seq', type: 'integer' })
   appliedSeq!: number;
+
+  @Column({ name: 'data_limit_bytes', type: 'integer' })
+  dataLimitBytes!: number;
+
+  @Column({ name: 'limit_reset', type: 'text' })
+  limitReset!: string;
+
+  @Column({ name: 'used_uplink', type: 'integer' })
+  usedUplink!: number;
+
+  @Column({ name: 'used_downlink', type: 'integer' })
+  usedDownlink!: number;
+
+  @Column({ name: 'lifetime_uplink', type: 'integer' })
+  lifetimeUplink!: number;
+
+  @Column({ name: 'lifetime_downlink', type: 'integer' })
+  lifetimeDownlink!: number;
+
+  @Column({ name: 'raw_uplink', type: 'integer', nullable: true })
+  rawUplink!: number | null;
+
+  @Column({ name: 'raw_downlink', type: 'integer', nullable: true })
+  rawDownlink!: number | null;
+
+  @Column({ name: 'last_traffic_at', type: 'integer', nullable: true, transformer: epochMs })
+  lastTrafficAt!: Date | null;
+
+  @Column({ name: 'usage_period_start', type: 'integer', transformer: epochMs })
+  usagePeriodStart!: Date;
+
+  @Column({ name: 'sub_token', type: 'text', nullable: true })
+  subToken!: string | null;
 
   @Column({ name: 'created_at', type: 'integer', transformer: epochMs })
   createdAt!: Date;

@@ -1,4 +1,4 @@
-import { Key, KeyStatus } from '@keyd/domain';
+import { Key, KeyStatus, LimitReset } from '@keyd/domain';
 import { KeyEntity } from '../entities';
 
 export function toKey(e: KeyEntity): Key {
@@ -13,6 +13,17 @@ export function toKey(e: KeyEntity): Key {
     subscriptionEnd: e.subscriptionEnd,
     provisioned: e.appliedSeq >= e.changeSeq,
     changeSeq: e.changeSeq,
+    dataLimitBytes: e.dataLimitBytes,
+    limitReset: e.limitReset as LimitReset,
+    usage: {
+      uplinkBytes: e.usedUplink,
+      downlinkBytes: e.usedDownlink,
+      lifetimeUplinkBytes: e.lifetimeUplink,
+      lifetimeDownlinkBytes: e.lifetimeDownlink,
+      lastTrafficAt: e.lastTrafficAt,
+      periodStart: e.usagePeriodStart,
+    },
+    subscriptionToken: e.subToken,
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
   };

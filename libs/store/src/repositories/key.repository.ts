@@ -3,7 +3,9 @@ import { Key, KeyStatus } from '@keyd/domain';
 import { GrantRequestEntity, KeyEntity } from '../entities';
 import { StoreDatabase } from '../store.database';
 import { toKey } from './key.mapper';
-import { GrantRequestRecord, KeyListQuery, KeyWriter } from './store.types';
+import { GrantRequestRecord, KeyListQuery, KeyPatch, KeyWriter } from './store.types';
+
+const LIVE = In(['ACTIVE', 'SUSPENDED']);
 
 /**
  * Keys and the grant ledger. Reads go straight to the database; writes run in
@@ -20,6 +22,11 @@ export class KeyRepository {
 
   /** Runs fn in one transaction; its writes commit together or not at all. */
   async write<T>(fn: (tx: KeyWriter) => Promise<T>): Promise<T> {
+    return this.writeWith((tx) => fn(tx));
+  }
+
+  /** For repositories of this store that need raw SQL next to the key writes, in the same transaction. */
+  async writeWith<T>(fn: (tx: KeyWriter, m: EntityManager) => Promise<T>): Promise<T> {
     if (this.lastSeq < 0) {
       const row = await this.keys
         .createQueryBuilder('k')
@@ -27,7 +34,7 @@ export class KeyRepository {
         .getRawOne<{ seq: number | null }>();
       this.lastSeq = Math.max(this.lastSeq, Number(row?.seq ?? 0));
     }
-    return this.db.writes.run((m) => fn(this.writer(m)));
+    return this.db.writes.run((m) => fn(this.writer(m), m));
   }
 
   private writer(m: EntityManager): KeyWriter {
@@ -35,19 +42,45 @@ export class KeyRepository {
     const requests = m.getRepository(GrantRequestEntity);
     const get = async (id: number) => toKey(await keys.findOneByOrFail({ id }));
     return {
-      findActiveByOwner: async (ownerId) => {
-        const e = await keys.findOneBy({ ownerId, status: 'ACTIVE' });
+      findLiveByOwner: async (ownerId) => {
+        const e = await keys.findOneBy({ ownerId, status: LIVE });
+        return e ? toKey(e) : null;
+      },
+      findLatestByOwner: async (ownerId) => {
+        const e = await keys.findOne({ where: { ownerId }, order: { id: 'DESC' } });
         return e ? toKey(e) : null;
       },
       findRequest: async (requestId) => {
         const e = await requests.findOneBy({ requestId });
-        return e ? { ...e, action: e.action as GrantRequestRecord['action'] } : null;
+        return e
+          ? {
+              ...e,
+              action: e.action as GrantRequestRecord['action'],
+              limitReset: e.limitReset as GrantRequestRecord['limitReset'],
+            }
+          : null;
       },
       getKey: get,
-      insertKey: async (k, now) => {
+      insertKey: async ({ subscriptionToken, ...k }, now) => {
         const seq = ++this.lastSeq;
         const saved = await keys.save(
-          keys.create({ ...k, status: 'ACTIVE', changeSeq: seq, appliedSeq: 0, createdAt: now, updatedAt: now }),
+          keys.create({
+            ...k,
+            subToken: subscriptionToken,
+            status: 'ACTIVE',
+            changeSeq: seq,
+            appliedSeq: 0,
+            usedUplink: 0,
+            usedDownlink: 0,
+            lifetimeUplink: 0,
+            lifetimeDownlink: 0,
+            rawUplink: null,
+            rawDownlink: null,
+            lastTrafficAt: null,
+            usagePeriodStart: now,
+            createdAt: now,
+            updatedAt: now,
+          }),
         );
         return toKey(saved);
       },
@@ -55,14 +88,25 @@ export class KeyRepository {
         await keys.update({ id }, { status, changeSeq: ++this.lastSeq, updatedAt: now });
         return get(id);
       },
-      setSubscriptionEnd: async (id, end, now) => {
-        await keys.update({ id }, { subscriptionEnd: end, updatedAt: now });
+      update: async (id, patch, now) => {
+        await keys.update({ id }, this.columns(patch, now));
         return get(id);
       },
       insertRequest: async (r, now) => {
         await requests.insert({ ...r, createdAt: now });
       },
     };
+  }
+
+  private columns(p: KeyPatch, now: Date): Partial<KeyEntity> {
+    const c: Partial<KeyEntity> = { updatedAt: now };
+    if (p.status !== undefined) Object.assign(c, { status: p.status, changeSeq: ++this.lastSeq });
+    if (p.subscriptionEnd !== undefined) c.subscriptionEnd = p.subscriptionEnd;
+    if (p.dataLimitBytes !== undefined) c.dataLimitBytes = p.dataLimitBytes;
+    if (p.limitReset !== undefined) c.limitReset = p.limitReset;
+    if (p.subscriptionToken !== undefined) c.subToken = p.subscriptionToken;
+    if (p.resetUsage) Object.assign(c, { usedUplink: 0, usedDownlink: 0, usagePeriodStart: now });
+    return c;
   }
 
   /** Records that the core reflects the key as of seq; a newer change stays pending. */
@@ -80,12 +124,12 @@ export class KeyRepository {
     return e ? toKey(e) : null;
   }
 
-  /** The owner's active key, else the most recent one. */
+  /** The owner's active or suspended key, else the most recent one. */
   async findCurrentByOwner(ownerId: string): Promise<Key | null> {
     const e = await this.keys
       .createQueryBuilder('k')
       .where('k.owner_id = :ownerId', { ownerId })
-      .orderBy(`CASE WHEN k.status = 'ACTIVE' THEN 0 ELSE 1 END`)
+      .orderBy(`CASE WHEN k.status IN ('ACTIVE', 'SUSPENDED') THEN 0 ELSE 1 END`)
       .addOrderBy('k.id', 'DESC')
       .getOne();
     return e ? toKey(e) : null;
@@ -114,19 +158,24 @@ export class KeyRepository {
     return this.keys.count({ where: { appliedSeq: Raw((alias) => `${alias} < change_seq`) } });
   }
 
-  /** The earliest subscription end among active keys. */
+  async findBySubscriptionToken(token: string): Promise<Key | null> {
+    const e = await this.keys.findOneBy({ subToken: token });
+    return e ? toKey(e) : null;
+  }
+
+  /** The earliest subscription end among keys that can still expire: active or suspended for data. */
   async nextExpiry(): Promise<Date | null> {
     const row = await this.keys
       .createQueryBuilder('k')
       .select('MIN(k.subscription_end)', 'end')
-      .where(`k.status = 'ACTIVE'`)
+      .where(`k.status IN ('ACTIVE', 'SUSPENDED')`)
       .getRawOne<{ end: number | null }>();
     return row?.end == null ? null : new Date(Number(row.end));
   }
 
   async dueForExpiry(now: Date, limit: number): Promise<Key[]> {
     const rows = await this.keys.find({
-      where: { status: 'ACTIVE', subscriptionEnd: LessThanOrEqual(now) as unknown as Date },
+      where: { status: LIVE, subscriptionEnd: LessThanOrEqual(now) as unknown as Date },
       order: { subscriptionEnd: 'ASC' },
       take: limit,
     });

@@ -1,4 +1,4 @@
-import { GrantAction, Key, KeyStatus } from '@keyd/domain';
+import { GrantAction, Key, KeyStatus, LimitReset } from '@keyd/domain';
 
 export interface NewKey {
   ownerId: string;
@@ -8,12 +8,28 @@ export interface NewKey {
   inboundTag: string;
   flow: string;
   subscriptionEnd: Date;
+  dataLimitBytes: number;
+  limitReset: LimitReset;
+  subscriptionToken: string | null;
+}
+
+/** Fields a write may change on an existing key; a new status gives it a new change sequence. */
+export interface KeyPatch {
+  status?: KeyStatus;
+  subscriptionEnd?: Date;
+  dataLimitBytes?: number;
+  limitReset?: LimitReset;
+  /** Zeroes the usage of the current period and starts a new one now. */
+  resetUsage?: boolean;
+  subscriptionToken?: string | null;
 }
 
 export interface GrantRequestRecord {
   requestId: string;
   ownerId: string;
   durationSeconds: number;
+  dataLimitBytes: number | null;
+  limitReset: LimitReset | null;
   keyId: number;
   action: GrantAction;
 }
@@ -26,12 +42,15 @@ export interface KeyListQuery {
 
 /** Writes available inside one transaction of the write queue. */
 export interface KeyWriter {
-  findActiveByOwner(ownerId: string): Promise<Key | null>;
+  /** The owner's ACTIVE or SUSPENDED key: at most one exists. */
+  findLiveByOwner(ownerId: string): Promise<Key | null>;
+  /** The owner's most recent key, whatever its status. */
+  findLatestByOwner(ownerId: string): Promise<Key | null>;
   findRequest(requestId: string): Promise<GrantRequestRecord | null>;
   getKey(id: number): Promise<Key>;
   insertKey(key: NewKey, now: Date): Promise<Key>;
   /** Changes what the core should hold for the key, so it gets a new change sequence. */
   setStatus(id: number, status: KeyStatus, now: Date): Promise<Key>;
-  setSubscriptionEnd(id: number, end: Date, now: Date): Promise<Key>;
+  update(id: number, patch: KeyPatch, now: Date): Promise<Key>;
   insertRequest(record: GrantRequestRecord, now: Date): Promise<void>;
 }

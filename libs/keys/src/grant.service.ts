@@ -1,0 +1,141 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, Clock, GrantAction, GrantResult, Key, LimitReset } from '@keyd/domain';
+import { KeyRepository, KeyWriter } from '@keyd/store';
+import { GrantRecorder } from './grant.recorder';
+import { KeyFactory, newSubscriptionToken } from './key.factory';
+import { KeySyncService } from './key-sync.service';
+import * as input from './key-input.validation';
+
+export interface GrantCommand {
+  ownerId: unknown;
+  durationSeconds: unknown;
+  requestId?: unknown;
+  dataLimitBytes?: unknown;
+  limitReset?: unknown;
+}
+
+interface Grant {
+  ownerId: string;
+  duration: number;
+  requestId?: string;
+  dataLimitBytes?: number;
+  limitReset?: LimitReset;
+}
+
+interface Decision {
+  key: Key;
+  action: GrantAction;
+  replaced?: Key;
+  replayed: boolean;
+  /** A renewal that brought a suspended key back into the core. */
+  reactivated?: boolean;
+}
+
+/**
+ * GrantAccess: issue a key when the owner has none live, renew it otherwise.
+ * The database commits first; the core is called after, and a failed call
+ * leaves the key pending for reconciliation instead of failing the grant.
+ */
+@Injectable()
+export class GrantService {
+  constructor(
+    private readonly keys: KeyRepository,
+    private readonly sync: KeySyncService,
+    private readonly factory: KeyFactory,
+    private readonly recorder: GrantRecorder,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async grant(cmd: GrantCommand): Promise<GrantResult> {
+    const g: Grant = {
+      ownerId: input.ownerId(cmd.ownerId),
+      duration: input.durationSeconds(cmd.durationSeconds),
+      requestId: input.requestId(cmd.requestId),
+      dataLimitBytes: input.dataLimitBytes(cmd.dataLimitBytes),
+      limitReset: input.limitReset(cmd.limitReset),
+    };
+    return this.sync.exclusive(g.ownerId, async () => {
+      const now = this.clock.now();
+      const d = await this.keys.write((tx) => this.decide(tx, g, now));
+      if (d.replaced) await this.sync.applyLocked(d.replaced);
+      let current = d.key;
+      // A renewal of a provisioned key needs no core call; an issue or a reactivation does.
+      if (!d.key.provisioned && d.key.status === 'ACTIVE') {
+        const outcome = await this.sync.applyLocked(d.key);
+        current = { ...d.key, provisioned: outcome === 'applied' };
+      }
+      this.recorder.granted({ ...d, key: current, durationSeconds: g.duration, requestId: g.requestId });
+      return { key: current, action: d.action };
+    });
+  }
+
+  private async decide(tx: KeyWriter, g: Grant, now: Date): Promise<Decision> {
+    if (g.requestId) {
+      const seen = await tx.findRequest(g.requestId);
+      if (seen) {
+        const same =
+          seen.ownerId === g.ownerId &&
+          seen.durationSeconds === g.duration &&
+          seen.dataLimitBytes === (g.dataLimitBytes ?? null) &&
+          seen.limitReset === (g.limitReset ?? null);
+        if (!same) throw new input.RequestIdReusedError();
+        return { key: await tx.getKey(seen.keyId), action: seen.action, replayed: true };
+      }
+    }
+    const d = await this.renewOrIssue(tx, g, now);
+    if (g.requestId)
+      await tx.insertRequest(
+        {
+          requestId: g.requestId,
+          ownerId: g.ownerId,
+          durationSeconds: g.duration,
+          dataLimitBytes: g.dataLimitBytes ?? null,
+          limitReset: g.limitReset ?? null,
+          keyId: d.key.id,
+          action: d.action,
+        },
+        now,
+      );
+    return d;
+  }
+
+  private async renewOrIssue(tx: KeyWriter, g: Grant, now: Date): Promise<Decision> {
+    const live = await tx.findLiveByOwner(g.ownerId);
+    if (live && live.subscriptionEnd > now) {
+      // A renewal opens a new usage period, so a key suspended for data comes back with the same UUID.
+      const key = await tx.update(
+        live.id,
+        {
+          subscriptionEnd: new Date(live.subscriptionEnd.getTime() + g.duration * 1000),
+          resetUsage: true,
+          dataLimitBytes: g.dataLimitBytes,
+          limitReset: g.limitReset,
+          status: live.status === 'SUSPENDED' ? 'ACTIVE' : undefined,
+        },
+        now,
+      );
+      return { key, action: 'RENEWED', replayed: false, reactivated: live.status === 'SUSPENDED' };
+    }
+    // A live key past its end is expired even if the expiry timer has not run yet.
+    const replaced = live ? await tx.update(live.id, { status: 'EXPIRED' }, now) : undefined;
+    const previous = replaced ?? (await tx.findLatestByOwner(g.ownerId));
+    // After an expiry the owner keeps its subscription URL and plan; after a revocation it starts afresh.
+    const inherit = previous && previous.status === 'EXPIRED' ? previous : null;
+    const token = inherit?.subscriptionToken ?? newSubscriptionToken();
+    if (inherit?.subscriptionToken) await tx.update(inherit.id, { subscriptionToken: null }, now);
+    const key = await tx.insertKey(
+      this.factory.newKey(
+        g.ownerId,
+        {
+          durationSeconds: g.duration,
+          dataLimitBytes: g.dataLimitBytes ?? inherit?.dataLimitBytes ?? 0,
+          limitReset: g.limitReset ?? inherit?.limitReset ?? 'none',
+          subscriptionToken: token,
+        },
+        now,
+      ),
+      now,
+    );
+    return { key, action: 'ISSUED', replaced, replayed: false };
+  }
+}

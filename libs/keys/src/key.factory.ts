@@ -1,0 +1,52 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
+import { LimitReset } from '@keyd/domain';
+import { CURRENT_NODE, NewKey, NodeRecord } from '@keyd/store';
+
+/** Core emails must be unique, non-empty and free of the stats separator `>>>`. */
+export function emailFor(ownerId: string, uuid: string): string {
+  const slug = ownerId
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 32);
+  return `${slug || 'key'}.${uuid}`;
+}
+
+/** 192 random bits, URL-safe: a subscription URL cannot be guessed or enumerated. */
+export function newSubscriptionToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export interface KeyPlan {
+  durationSeconds: number;
+  dataLimitBytes: number;
+  limitReset: LimitReset;
+  subscriptionToken: string;
+}
+
+/** New key records for this node's managed inbound. */
+@Injectable()
+export class KeyFactory {
+  constructor(
+    @Inject(CURRENT_NODE) private readonly node: NodeRecord,
+    @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
+  ) {}
+
+  newKey(ownerId: string, plan: KeyPlan, now: Date): NewKey {
+    const uuid = randomUUID();
+    return {
+      ownerId,
+      uuid,
+      email: emailFor(ownerId, uuid),
+      nodeId: this.node.id,
+      inboundTag: this.config.core.inboundTag,
+      flow: this.config.core.flow,
+      subscriptionEnd: new Date(now.getTime() + plan.durationSeconds * 1000),
+      dataLimitBytes: plan.dataLimitBytes,
+      limitReset: plan.limitReset,
+      subscriptionToken: plan.subscriptionToken,
+    };
+  }
+}

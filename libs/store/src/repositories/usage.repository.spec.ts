@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Key } from '@keyd/domain';
+import { StoreDatabase } from '../store.database';
+import { KeyRepository } from './key.repository';
+import { NodeRepository } from './node.repository';
+import { PollCommit, UsageRepository } from './usage.repository';
+
+const NOW = new Date('2026-11-28T12:00:00Z');
+const periods = { day: new Date('2026-11-28'), week: new Date('2026-11-23'), month: new Date('2026-11-01') };
+
+describe('UsageRepository', () => {
+  let dir: string;
+  let db: StoreDatabase;
+  let keys: KeyRepository;
+  let usage: UsageRepository;
+  let nodeId: number;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'keyd-usage-'));
+    db = await StoreDatabase.open(join(dir, 'keyd.sqlite'));
+    keys = new KeyRepository(db);
+    usage = new UsageRepository(db, keys);
+    nodeId = (await new NodeRepository(db).seed({ name: 'n', apiAddr: '127.0.0.1:1', flavor: 'v2ray' }, NOW)).id;
+  });
+
+  afterEach(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const issue = (owner: string, limit = 0, reset: Key['limitReset'] = 'none', at = NOW) =>
+    keys.write((tx) =>
+      tx.insertKey(
+        {
+          ownerId: owner,
+          uuid: `00000000-0000-4000-8000-${String(owner.length).padStart(4, '0')}${owner.padEnd(8, '0').slice(0, 8)}`,
+          email: `${owner}.mail`,
+          nodeId,
+          inboundTag: 'vless-in',
+          flow: '',
+          subscriptionEnd: new Date(NOW.getTime() + 86_400_000),
+          dataLimitBytes: limit,
+          limitReset: reset,
+          subscriptionToken: `tok-${owner}`,
+        },
+        at,
+      ),
+    );
+
+  const poll = async (readings: Record<string, [number, number]>, extra: Partial<PollCommit> = {}) => {
+    const base = await usage.baselines(Object.keys(readings));
+    const deltas = base.map((b) => {
+      const [up, down] = readings[b.email];
+      return {
+        keyId: b.keyId,
+        uplink: up - (b.rawUplink ?? 0),
+        downlink: down - (b.rawDownlink ?? 0),
+        rawUplink: up,
+        rawDownlink: down,
+      };
+    });
+    return usage.commitPoll({ deltas, resetBaselines: false, stats: null, periods, now: NOW, ...extra });
+  };
+
+  it('adds deltas to usage and lifetime totals and stores the raw readings with them', async () => {
+    const a = await issue('alice');
+    await poll({ 'alice.mail': [1000, 5000] });
+    await poll({ 'alice.mail': [1500, 9000] });
+    const k = (await keys.getById(a.id))!;
+    expect(k.usage).toMatchObject({
+      uplinkBytes: 1500,
+      downlinkBytes: 9000,
+      lifetimeUplinkBytes: 1500,
+      lifetimeDownlinkBytes: 9000,
+    });
+    expect(k.usage.lastTrafficAt).toEqual(NOW);
+    expect(await usage.baselines(['alice.mail'])).toEqual([
+      { keyId: a.id, email: 'alice.mail', rawUplink: 1500, rawDownlink: 9000 },
+    ]);
+  });
+
+  it('suspends an active key at its limit, in the same transaction, with a new change sequence', async () => {
+    const a = await issue('alice', 4000);
+    const out = await poll({ 'alice.mail': [1000, 3000] });
+    expect(out.suspended).toEqual([{ id: a.id, ownerId: 'alice' }]);
+    const k = (await keys.getById(a.id))!;
+    expect(k.status).toBe('SUSPENDED');
+    expect(k.changeSeq).toBeGreaterThan(a.changeSeq);
+    expect(k.provisioned).toBe(false);
+  });
+
+  it('commits nothing when the poll fails midway, so the retry counts every byte once', async () => {
+    const a = await issue('alice', 4000);
+    await poll({ 'alice.mail': [100, 100] });
+    // The suspension step fails after the usage update has run inside the transaction.
+    await db.dataSource.query(
+      `CREATE TEMP TRIGGER fail_suspend BEFORE UPDATE OF status ON keys BEGIN SELECT RAISE(ABORT, 'disk full'); END`,
+    );
+    await expect(poll({ 'alice.mail': [1000, 3000] })).rejects.toThrow(/disk full/);
+    const untouched = (await keys.getById(a.id))!;
+    expect(untouched.usage.uplinkBytes + untouched.usage.downlinkBytes).toBe(200);
+    expect(await usage.baselines(['alice.mail'])).toEqual([
+      { keyId: a.id, email: 'alice.mail', rawUplink: 100, rawDownlink: 100 },
+    ]);
+    await db.dataSource.query(`DROP TRIGGER fail_suspend`);
+    await poll({ 'alice.mail': [1000, 3000] });
+    const k = (await keys.getById(a.id))!;
+    expect([k.usage.uplinkBytes, k.usage.downlinkBytes, k.status]).toEqual([1000, 3000, 'SUSPENDED']);
+  });
+
+  it('zeroes usage when a period ends and brings back a key suspended for data', async () => {
+    const lastMonth = new Date('2026-10-15T00:00:00Z');
+    const daily = await issue('dan', 1000, 'day', lastMonth);
+    const monthly = await issue('mo', 1000, 'month', lastMonth);
+    const never = await issue('nev', 1000, 'none', lastMonth);
+    await poll(
+      { 'dan.mail': [600, 600], 'mo.mail': [600, 600], 'nev.mail': [600, 600] },
+      { periods: { day: lastMonth, week: lastMonth, month: lastMonth } },
+    );
+    expect((await keys.getById(daily.id))!.status).toBe('SUSPENDED');
+
+    const out = await usage.commitPoll({ deltas: [], resetBaselines: false, stats: null, periods, now: NOW });
+    expect(out.periodResets).toBe(2);
+    expect(out.reactivated.map((k) => k.ownerId).sort()).toEqual(['dan', 'mo']);
+    for (const id of [daily.id, monthly.id]) {
+      const k = (await keys.getById(id))!;
+      expect([k.status, k.usage.uplinkBytes, k.usage.downlinkBytes, k.usage.lifetimeUplinkBytes]).toEqual([
+        'ACTIVE',
+        0,
+        0,
+        600,
+      ]);
+    }
+    expect((await keys.getById(daily.id))!.usage.periodStart).toEqual(periods.day);
+    expect((await keys.getById(never.id))!.status).toBe('SUSPENDED');
+  });
+
+  it('forgets every baseline after a core restart, including keys the new core has not reported yet', async () => {
+    const a = await issue('alice');
+    const b = await issue('bob');
+    await poll({ 'alice.mail': [100, 100], 'bob.mail': [200, 200] });
+    await usage.commitPoll({ deltas: [], resetBaselines: true, stats: null, periods, now: NOW });
+    expect(await usage.baselines(['alice.mail', 'bob.mail'])).toEqual([
+      { keyId: a.id, email: 'alice.mail', rawUplink: null, rawDownlink: null },
+      { keyId: b.id, email: 'bob.mail', rawUplink: null, rawDownlink: null },
+    ]);
+  });
+
+  it('persists the core clock it polled', async () => {
+    const stats = { uptimeSeconds: 42, bootAt: new Date(NOW.getTime() - 42_000), polledAt: NOW };
+    expect(await usage.statsClock()).toBeNull();
+    await usage.commitPoll({ deltas: [], resetBaselines: false, stats, periods, now: NOW });
+    expect(await usage.statsClock()).toEqual(stats);
+  });
+});

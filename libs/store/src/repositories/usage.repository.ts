@@ -1,0 +1,162 @@
+import { EntityManager } from 'typeorm';
+import { CoreStateEntity } from '../entities';
+import { StoreDatabase } from '../store.database';
+import { KeyRepository } from './key.repository';
+import { KeyWriter } from './store.types';
+
+/** The core's counters as last read for one key; null until the core first reports one. */
+export interface UsageBaseline {
+  keyId: number;
+  email: string;
+  rawUplink: number | null;
+  rawDownlink: number | null;
+}
+
+/** Bytes to add to a key, and the raw counter values they were computed against. */
+export interface UsageDelta {
+  keyId: number;
+  uplink: number;
+  downlink: number;
+  rawUplink: number | null;
+  rawDownlink: number | null;
+}
+
+/** The core's uptime at a poll and the boot instant it implies. */
+export interface StatsClock {
+  uptimeSeconds: number;
+  bootAt: Date;
+  polledAt: Date;
+}
+
+export interface PeriodStarts {
+  day: Date;
+  week: Date;
+  month: Date;
+}
+
+export interface PollCommit {
+  deltas: UsageDelta[];
+  /**
+   * The core restarted: every counter it had is gone, including those of keys
+   * it has not reported since, so every baseline starts over.
+   */
+  resetBaselines: boolean;
+  /** Null when the core could not be read: period resets still run. */
+  stats: StatsClock | null;
+  periods: PeriodStarts;
+  now: Date;
+}
+
+export interface KeyRef {
+  id: number;
+  ownerId: string;
+}
+
+export interface PollOutcome {
+  suspended: KeyRef[];
+  reactivated: KeyRef[];
+  periodResets: number;
+}
+
+const CHUNK = 20_000;
+
+/**
+ * Traffic counters. A poll's usage, its raw baselines, the period resets and
+ * the suspensions they cause commit in one transaction, so a crash at any
+ * point neither loses nor double-counts a byte.
+ */
+export class UsageRepository {
+  constructor(
+    private readonly db: StoreDatabase,
+    private readonly keys: KeyRepository,
+  ) {}
+
+  async statsClock(): Promise<StatsClock | null> {
+    const row = await this.db.dataSource.getRepository(CoreStateEntity).findOneByOrFail({ id: 1 });
+    if (row.statsUptime == null || !row.statsBootAt || !row.statsPolledAt) return null;
+    return { uptimeSeconds: row.statsUptime, bootAt: row.statsBootAt, polledAt: row.statsPolledAt };
+  }
+
+  /** Only this repository's commitPoll writes baselines, so reading them outside its transaction is safe. */
+  async baselines(emails: string[]): Promise<UsageBaseline[]> {
+    const out: UsageBaseline[] = [];
+    for (let i = 0; i < emails.length; i += CHUNK) {
+      const rows = (await this.db.dataSource.query(
+        `SELECT k.id AS keyId, k.email AS email, k.raw_uplink AS rawUplink, k.raw_downlink AS rawDownlink
+         FROM json_each(?) AS e JOIN keys AS k ON k.email = e.value`,
+        [JSON.stringify(emails.slice(i, i + CHUNK))],
+      )) as UsageBaseline[];
+      out.push(...rows);
+    }
+    return out;
+  }
+
+  commitPoll(c: PollCommit): Promise<PollOutcome> {
+    return this.keys.writeWith(async (tx, m) => {
+      const { reset, reactivated } = await this.resetPeriods(tx, m, c);
+      if (c.resetBaselines) {
+        await m.query(
+          `UPDATE keys SET raw_uplink = NULL, raw_downlink = NULL
+           WHERE raw_uplink IS NOT NULL OR raw_downlink IS NOT NULL`,
+        );
+      }
+      for (let i = 0; i < c.deltas.length; i += CHUNK) await this.addUsage(m, c.deltas.slice(i, i + CHUNK), c.now);
+      const over = (await m.query(
+        `SELECT id, owner_id AS ownerId FROM keys
+         WHERE status = 'ACTIVE' AND data_limit_bytes > 0 AND used_uplink + used_downlink >= data_limit_bytes`,
+      )) as KeyRef[];
+      for (const k of over) await tx.update(k.id, { status: 'SUSPENDED' }, c.now);
+      if (c.stats) {
+        await m
+          .getRepository(CoreStateEntity)
+          .update(
+            { id: 1 },
+            { statsUptime: c.stats.uptimeSeconds, statsBootAt: c.stats.bootAt, statsPolledAt: c.stats.polledAt },
+          );
+      }
+      return { suspended: over, reactivated, periodResets: reset };
+    });
+  }
+
+  /** Zeroes usage of keys whose period ended; those suspended for data and not past their end come back. */
+  private async resetPeriods(tx: KeyWriter, m: EntityManager, c: PollCommit) {
+    const { day, week, month } = c.periods;
+    const bounds = [day.getTime(), week.getTime(), month.getTime()];
+    const due = (await m.query(
+      `SELECT id, owner_id AS ownerId, status, subscription_end AS subscriptionEnd FROM keys
+       WHERE (limit_reset = 'day' AND usage_period_start < ?1)
+          OR (limit_reset = 'week' AND usage_period_start < ?2)
+          OR (limit_reset = 'month' AND usage_period_start < ?3)`,
+      bounds,
+    )) as (KeyRef & { status: string; subscriptionEnd: number })[];
+    if (!due.length) return { reset: 0, reactivated: [] };
+    await m.query(
+      `UPDATE keys SET used_uplink = 0, used_downlink = 0,
+         usage_period_start = CASE limit_reset WHEN 'day' THEN ?1 WHEN 'week' THEN ?2 ELSE ?3 END
+       WHERE id IN (SELECT value FROM json_each(?4))`,
+      [...bounds, JSON.stringify(due.map((d) => d.id))],
+    );
+    const reactivated = due.filter((d) => d.status === 'SUSPENDED' && d.subscriptionEnd > c.now.getTime());
+    for (const k of reactivated) await tx.update(k.id, { status: 'ACTIVE' }, c.now);
+    return { reset: due.length, reactivated: reactivated.map(({ id, ownerId }) => ({ id, ownerId })) };
+  }
+
+  private async addUsage(m: EntityManager, deltas: UsageDelta[], now: Date): Promise<void> {
+    if (!deltas.length) return;
+    const rows = deltas.map((d) => [d.keyId, d.uplink, d.downlink, d.rawUplink, d.rawDownlink]);
+    await m.query(
+      `UPDATE keys SET
+         used_uplink = used_uplink + d.up,
+         used_downlink = used_downlink + d.down,
+         lifetime_uplink = lifetime_uplink + d.up,
+         lifetime_downlink = lifetime_downlink + d.down,
+         raw_uplink = COALESCE(d.raw_up, raw_uplink),
+         raw_downlink = COALESCE(d.raw_down, raw_downlink),
+         last_traffic_at = CASE WHEN d.up + d.down > 0 THEN ?1 ELSE last_traffic_at END
+       FROM (SELECT value ->> 0 AS id, value ->> 1 AS up, value ->> 2 AS down, value ->> 3 AS raw_up,
+               value ->> 4 AS raw_down FROM json_each(?2)) AS d
+       WHERE keys.id = d.id`,
+      [now.getTime(), JSON.stringify(rows)],
+    );
+  }
+}
