@@ -105,6 +105,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly usagePolls = new Counter({
+    name: 'keyd_usage_polls_total',
+    help: 'Traffic counter polls by result (read, core_unreadable, failed)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly usagePollSeconds = new Histogram({
+    name: 'keyd_usage_poll_duration_seconds',
+    help: 'Duration of a traffic counter poll, reading and committing',
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly usageBytes = new Counter({
+    name: 'keyd_usage_bytes_total',
+    help: 'Bytes counted for keys, by direction',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dataLimitChanges = new Counter({
+    name: 'keyd_data_limit_status_changes_total',
+    help: 'Keys suspended for reaching their data limit, or brought back by a period reset',
+    labelNames: ['change'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'keyd_process_' });
   }

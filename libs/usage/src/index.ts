@@ -1,0 +1,3 @@
+export * from './usage.module';
+export * from './usage.poller';
+export * from './usage.math';

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { KeysModule } from '@keyd/keys';
+import { UsageMetricsRecorder } from './usage-metrics.recorder';
+import { UsagePoller } from './usage.poller';
+
+@Module({
+  imports: [KeysModule],
+  providers: [UsagePoller, UsageMetricsRecorder],
+  exports: [UsagePoller],
+})
+export class UsageModule {}

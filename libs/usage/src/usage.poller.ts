@@ -1,0 +1,137 @@
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
+import { CLOCK, Clock } from '@keyd/domain';
+import { KeySyncService } from '@keyd/keys';
+import { AppLogger, LOGGER } from '@keyd/observability';
+import { StatsClock, UsageRepository } from '@keyd/store';
+import { CoreError, XrayClient } from '@keyd/xray';
+import { coreRestarted, CounterReading, parseUserCounters, periodStarts, usageDeltas } from './usage.math';
+
+export interface UsagePollReport {
+  /** False when the core could not be read; period resets ran anyway. */
+  read: boolean;
+  coreRestarted: boolean;
+  keysCounted: number;
+  uplinkBytes: number;
+  downlinkBytes: number;
+  suspended: number;
+  reactivated: number;
+  periodResets: number;
+  durationMs: number;
+}
+
+interface Sample {
+  uptimeSeconds: number;
+  readings: Map<string, CounterReading>;
+}
+
+/**
+ * Reads the core's per-user counters without resetting them, and turns them
+ * into usage: deltas against the last persisted reading, committed with the
+ * new readings in one transaction. Then applies data limits and period resets.
+ */
+@Injectable()
+export class UsagePoller
+  extends EventEmitter<{ poll: [UsagePollReport]; failed: [unknown] }>
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
+{
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<UsagePollReport>;
+
+  constructor(
+    private readonly core: XrayClient,
+    private readonly usage: UsageRepository,
+    private readonly sync: KeySyncService,
+    @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'stats'>,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) private readonly log: AppLogger,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.poll().catch((e: unknown) => {
+        // Nothing of a failed poll committed: the next one reads the same baselines and counts it all.
+        this.log.error({ err: e }, 'usage poll failed');
+        this.emit('failed', e);
+      });
+    }, this.config.stats.intervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One poll at a time; a call during a poll shares it. */
+  poll(): Promise<UsagePollReport> {
+    this.running ??= this.run().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async run(): Promise<UsagePollReport> {
+    const started = Date.now();
+    this.log.debug({ event: 'usage-poll' }, 'usage poll started');
+    const now = this.clock.now();
+    const sample = await this.sample();
+    const previous = await this.usage.statsClock();
+    const restarted = sample ? coreRestarted(previous, sample.uptimeSeconds, now) : false;
+    const deltas = sample
+      ? usageDeltas(await this.usage.baselines([...sample.readings.keys()]), sample.readings, restarted)
+      : [];
+    const stats: StatsClock | null = sample
+      ? {
+          uptimeSeconds: sample.uptimeSeconds,
+          bootAt: new Date(now.getTime() - sample.uptimeSeconds * 1000),
+          polledAt: now,
+        }
+      : null;
+    const outcome = await this.usage.commitPoll({
+      deltas,
+      resetBaselines: restarted,
+      stats,
+      periods: periodStarts(now),
+      now,
+    });
+    await this.sync.converge([...outcome.reactivated, ...outcome.suspended]);
+    const report: UsagePollReport = {
+      read: sample !== null,
+      coreRestarted: restarted,
+      keysCounted: deltas.length,
+      uplinkBytes: deltas.reduce((n, d) => n + d.uplink, 0),
+      downlinkBytes: deltas.reduce((n, d) => n + d.downlink, 0),
+      suspended: outcome.suspended.length,
+      reactivated: outcome.reactivated.length,
+      periodResets: outcome.periodResets,
+      durationMs: Date.now() - started,
+    };
+    for (const k of outcome.suspended)
+      this.log.info({ event: 'suspend', owner: k.ownerId, key_id: k.id }, 'data limit reached');
+    const quiet = !report.suspended && !report.reactivated && !report.periodResets && !restarted;
+    this.log[quiet ? 'debug' : 'info']({ event: 'usage-poll', ...report }, 'usage poll');
+    this.emit('poll', report);
+    return report;
+  }
+
+  /**
+   * Uptime is read before and after the counters: a restart in between would
+   * pair old counters with a new uptime and count them twice, so that sample
+   * is dropped and the next poll reads a settled core.
+   */
+  private async sample(): Promise<Sample | null> {
+    try {
+      const before = await this.core.sysStats();
+      const stats = await this.core.queryStats('user>>>');
+      const after = await this.core.sysStats();
+      if (after.uptimeSeconds < before.uptimeSeconds) return null;
+      return { uptimeSeconds: before.uptimeSeconds, readings: parseUserCounters(stats) };
+    } catch (e) {
+      if (!(e instanceof CoreError)) throw e;
+      this.log.debug({ err: e.message }, 'usage poll: core not readable');
+      return null;
+    }
+  }
+}
