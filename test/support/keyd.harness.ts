@@ -18,6 +18,14 @@ export interface ProtoKey {
   vless_url: string;
   provisioned: boolean;
   flow: string;
+  used_uplink_bytes: number;
+  used_downlink_bytes: number;
+  lifetime_uplink_bytes: number;
+  lifetime_downlink_bytes: number;
+  data_limit_bytes: number;
+  data_limit_reset: string;
+  subscription_url: string;
+  last_traffic_at: { seconds: number; nanos: number } | null;
 }
 
 export interface GrantResponse {
@@ -85,6 +93,26 @@ export class KeydClient {
   grant(owner_id: string, duration_seconds: number, request_id = ''): Promise<GrantResponse> {
     return this.call('GrantAccess', { owner_id, duration_seconds, request_id });
   }
+  grantWith(req: {
+    owner_id: string;
+    duration_seconds: number;
+    data_limit_bytes?: number;
+    data_limit_reset?: string;
+  }): Promise<GrantResponse> {
+    return this.call('GrantAccess', req);
+  }
+  setDataLimit(owner_id: string, data_limit_bytes: number, data_limit_reset = ''): Promise<ProtoKey> {
+    return this.call('SetDataLimit', { owner_id, data_limit_bytes, data_limit_reset: data_limit_reset || undefined });
+  }
+  resetUsage(owner_id: string): Promise<ProtoKey> {
+    return this.call('ResetUsage', { owner_id });
+  }
+  regenerateSubscriptionToken(owner_id: string): Promise<ProtoKey> {
+    return this.call('RegenerateSubscriptionToken', { owner_id });
+  }
+  revokeSubscriptionToken(owner_id: string): Promise<ProtoKey> {
+    return this.call('RevokeSubscriptionToken', { owner_id });
+  }
   revoke(owner_id: string): Promise<ProtoKey> {
     return this.call('RevokeAccess', { owner_id });
   }
@@ -121,17 +149,21 @@ export interface KeydOptions {
 export class KeydProcess {
   readonly grpcAddr: string;
   readonly httpUrl: string;
+  /** The public subscription listener. */
+  readonly subUrl: string;
   readonly env: Record<string, string>;
   private child: ChildProcess | undefined;
   private readonly output = new OutputRing(2000);
 
-  constructor(ports: { grpc: number; http: number }, opts: KeydOptions) {
+  constructor(ports: { grpc: number; http: number; sub: number }, opts: KeydOptions) {
     this.grpcAddr = `${LOOPBACK}:${ports.grpc}`;
     this.httpUrl = `http://${LOOPBACK}:${ports.http}`;
+    this.subUrl = `http://${LOOPBACK}:${ports.sub}`;
     this.env = {
       KEYD_DB_PATH: opts.dbPath,
       KEYD_GRPC_LISTEN: this.grpcAddr,
       KEYD_HTTP_LISTEN: `${LOOPBACK}:${ports.http}`,
+      KEYD_SUB_LISTEN: `${LOOPBACK}:${ports.sub}`,
       XRAY_API_ADDR: opts.coreApiAddr,
       XRAY_CORE: 'v2ray',
       XRAY_INBOUND_TAG: 'vless-in',
@@ -147,6 +179,24 @@ export class KeydProcess {
 
   logs(): string {
     return this.output.text();
+  }
+
+  /** SIGKILLs the daemon from inside the output handler of the first line matching pattern, with no delay. */
+  async killOnLine(pattern: RegExp, timeoutMs: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.output.onLine((line) => {
+        if (!pattern.test(line)) return;
+        this.child?.kill('SIGKILL');
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+    await this.kill();
   }
 
   /** Starts the daemon; resolves when /readyz answers 200 unless told not to wait. */
@@ -191,8 +241,8 @@ export class KeydProcess {
 }
 
 export async function createKeyd(opts: KeydOptions): Promise<KeydProcess> {
-  const [grpcPort, httpPort] = await freePorts(2);
-  return new KeydProcess({ grpc: grpcPort, http: httpPort }, opts);
+  const [grpc, http, sub] = await freePorts(3);
+  return new KeydProcess({ grpc, http, sub }, opts);
 }
 
 /** Polls until check() is true or the time is up; returns the last result. */

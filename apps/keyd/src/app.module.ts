@@ -4,6 +4,8 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { ApiModule, DomainExceptionFilter } from '@keyd/api';
 import { ConfigModule, KeydConfig } from '@keyd/config';
 import { AppLogger, ObservabilityModule, Readiness } from '@keyd/observability';
+import { SubscriptionModule } from '@keyd/subscription';
+import { UsageModule } from '@keyd/usage';
 
 /** Composition only: every capability lives in a lib. */
 @Module({})
@@ -16,6 +18,8 @@ export class AppModule {
         ObservabilityModule.forRoot(logger, new Readiness(config.readiness.coreGraceSeconds * 1000)),
         ScheduleModule.forRoot(),
         ApiModule,
+        UsageModule,
+        SubscriptionModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: DomainExceptionFilter }],
     };

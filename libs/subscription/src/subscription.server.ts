@@ -1,0 +1,90 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
+import { AppLogger, LOGGER } from '@keyd/observability';
+import { RateLimiter } from './rate-limiter';
+import { renderSubscription } from './subscription.renderer';
+import { SUBSCRIPTION_LOOKUP, SubscriptionKey, SubscriptionLookup } from './subscription.types';
+
+const TOKEN = /^\/sub\/([A-Za-z0-9_-]{16,128})$/;
+
+/** Rendered on a miss as well, so that a miss costs what a hit costs. */
+const DECOY: SubscriptionKey = {
+  ownerId: 'decoy',
+  status: 'ACTIVE',
+  subscriptionEnd: new Date(0),
+  links: ['vless://00000000-0000-4000-8000-000000000000@example.invalid:443?type=tcp&security=none#decoy'],
+  uploadBytes: 0,
+  downloadBytes: 0,
+  totalBytes: 0,
+};
+
+/**
+ * The public endpoint VPN client apps refresh: `GET /sub/{token}`. It runs on
+ * its own listener, apart from the admin API, and knows nothing but tokens:
+ * no auth, no listing, and the same 404 for every miss.
+ */
+@Injectable()
+export class SubscriptionServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private server?: Server;
+  private readonly limiter: RateLimiter;
+
+  constructor(
+    @Inject(SUBSCRIPTION_LOOKUP) private readonly lookup: SubscriptionLookup,
+    @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'subscription'>,
+    @Inject(LOGGER) private readonly log: AppLogger,
+  ) {
+    const { ratePerMinute, rateBurst } = config.subscription;
+    this.limiter = new RateLimiter(ratePerMinute, rateBurst);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { host, port } = this.config.subscription.listen;
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(port, host, () => resolve());
+    });
+    this.log.info({ listen: `${host}:${port}` }, 'subscription endpoint listening');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sub.invalid');
+    const match = TOKEN.exec(url.pathname);
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !match) return this.end(res, 404);
+    if (!this.limiter.take(req.socket.remoteAddress ?? 'unknown')) {
+      res.setHeader('Retry-After', '60');
+      return this.end(res, 429);
+    }
+    let key: SubscriptionKey | null;
+    try {
+      key = await this.lookup.findByToken(match[1]);
+    } catch (e) {
+      this.log.error({ err: e }, 'subscription lookup failed');
+      return this.end(res, 503);
+    }
+    const rendered = renderSubscription(key ?? DECOY, {
+      plain: url.searchParams.get('format') === 'plain',
+      updateIntervalHours: this.config.subscription.updateIntervalHours,
+      title: this.config.subscription.title,
+    });
+    if (!key) return this.end(res, 404);
+    res.writeHead(200, rendered.headers);
+    res.end(req.method === 'HEAD' ? undefined : rendered.body);
+  }
+
+  private end(res: ServerResponse, status: number): void {
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end();
+  }
+}
