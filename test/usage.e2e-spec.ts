@@ -1,4 +1,4 @@
-import { eventually, ProtoKey } from './support/keyd.harness';
+import { eventually, grpcCode, ProtoKey } from './support/keyd.harness';
 import { startStack, Stack } from './support/stack.harness';
 import { fetchThroughKey, probeKey } from './support/vless-client.harness';
 
@@ -233,6 +233,39 @@ describe('traffic accounting, data limits and subscriptions', () => {
 
     await s.api.revoke('returning');
     expect((await fetch(second.key.subscription_url)).status).toBe(404);
+  });
+
+  it('refuses bad limits and changes to revoked keys with clear codes, and changes nothing', async () => {
+    const { key } = await s.api.grantWith({ owner_id: 'strict', duration_seconds: 86_400, data_limit_bytes: MIB });
+    const admin = (method: string, path: string, body?: unknown, token = TOKEN) =>
+      fetch(`${s.keyd.httpUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+
+    expect(await grpcCode(s.api.setDataLimit('strict', -1))).toBe(3);
+    expect(await grpcCode(s.api.grantWith({ owner_id: 'strict', duration_seconds: 60, data_limit_bytes: -5 }))).toBe(3);
+    expect(await grpcCode(s.api.setDataLimit('nobody-ever', MIB))).toBe(5);
+    const bad = await admin('PUT', '/v1/keys/strict/data-limit', { data_limit_bytes: 1.5 });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/data_limit_bytes/);
+    expect((await admin('PUT', '/v1/keys/strict/data-limit', {})).status).toBe(400);
+    expect(
+      (await admin('PUT', '/v1/keys/strict/data-limit', { data_limit_bytes: 0, data_limit_reset: 'hourly' })).status,
+    ).toBe(400);
+    expect(
+      (await admin('PUT', '/v1/keys/strict/data-limit', { data_limit_bytes: 0 }, 'wrong-token-wrong-token')).status,
+    ).toBe(401);
+    expect((await admin('POST', '/v1/keys/strict/usage/reset', undefined, 'wrong-token-wrong-token')).status).toBe(401);
+    expect(await s.api.get('strict')).toMatchObject({ data_limit_bytes: MIB, status: 'ACTIVE', uuid: key.uuid });
+
+    await s.api.revoke('strict');
+    expect(await grpcCode(s.api.setDataLimit('strict', 0))).toBe(9);
+    const conflict = await admin('POST', '/v1/keys/strict/subscription-token');
+    expect(conflict.status).toBe(409);
+    expect(await conflict.json()).toEqual({ error: { code: 'CONFLICT', message: expect.stringMatching(/revoked/) } });
+    expect(await s.api.get('strict')).toMatchObject({ data_limit_bytes: MIB, status: 'REVOKED', subscription_url: '' });
   });
 
   it('rate-limits the public endpoint by client address', async () => {
