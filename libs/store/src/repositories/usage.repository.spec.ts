@@ -5,7 +5,7 @@ import { Key } from '@keyd/domain';
 import { StoreDatabase } from '../store.database';
 import { KeyRepository } from './key.repository';
 import { NodeRepository } from './node.repository';
-import { PollCommit, UsageRepository } from './usage.repository';
+import { PollCommit, USAGE_BATCH, UsageRepository } from './usage.repository';
 
 const NOW = new Date('2026-11-28T12:00:00Z');
 const periods = { day: new Date('2026-11-28'), week: new Date('2026-11-23'), month: new Date('2026-11-01') };
@@ -51,12 +51,13 @@ describe('UsageRepository', () => {
 
   const poll = async (readings: Record<string, [number, number]>, extra: Partial<PollCommit> = {}) => {
     const base = await usage.baselines(Object.keys(readings));
+    const restarted = extra.resetBaselines === true;
     const deltas = base.map((b) => {
       const [up, down] = readings[b.email];
       return {
         keyId: b.keyId,
-        uplink: up - (b.rawUplink ?? 0),
-        downlink: down - (b.rawDownlink ?? 0),
+        uplink: restarted ? up : up - (b.rawUplink ?? 0),
+        downlink: restarted ? down : down - (b.rawDownlink ?? 0),
         rawUplink: up,
         rawDownlink: down,
       };
@@ -146,6 +147,48 @@ describe('UsageRepository', () => {
       { keyId: a.id, email: 'alice.mail', rawUplink: null, rawDownlink: null },
       { keyId: b.id, email: 'bob.mail', rawUplink: null, rawDownlink: null },
     ]);
+  });
+
+  it('commits a large poll in batches, and a crash between them still counts every byte once', async () => {
+    const n = USAGE_BATCH + 50;
+    const owners = Array.from({ length: n }, (_, i) => `k${i}`);
+    await keys.write(async (tx) => {
+      for (const [i, owner] of owners.entries()) {
+        await tx.insertKey(
+          {
+            ownerId: owner,
+            uuid: `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
+            email: `${owner}.mail`,
+            nodeId,
+            inboundTag: 'vless-in',
+            flow: '',
+            subscriptionEnd: new Date(NOW.getTime() + 86_400_000),
+            dataLimitBytes: 0,
+            limitReset: 'none',
+            subscriptionToken: null,
+          },
+          NOW,
+        );
+      }
+    });
+    const readings = (up: number) =>
+      Object.fromEntries(owners.map((o) => [`${o}.mail`, [up, 2 * up] as [number, number]]));
+    await poll(readings(100));
+    const lastId = (await keys.findCurrentByOwner(owners[n - 1]))!.id;
+    // The core restarted and its counters start again; the second batch of this poll fails.
+    await db.dataSource.query(
+      `CREATE TEMP TRIGGER fail_batch BEFORE UPDATE OF used_uplink ON keys WHEN NEW.id = ${lastId}
+       BEGIN SELECT RAISE(ABORT, 'disk full'); END`,
+    );
+    const stats = { uptimeSeconds: 5, bootAt: new Date(NOW.getTime() - 5000), polledAt: NOW };
+    await expect(poll(readings(30), { resetBaselines: true, stats })).rejects.toThrow(/disk full/);
+    await db.dataSource.query(`DROP TRIGGER fail_batch`);
+    // The first batch recorded the new core's clock: the retry is not a restart, and the unbatched keys count from zero.
+    expect(await usage.statsClock()).toEqual(stats);
+    await poll(readings(40));
+    const totals = await db.dataSource.query(`SELECT used_uplink AS up, used_downlink AS down FROM keys`);
+    expect(totals).toHaveLength(n);
+    expect(totals.every((t: { up: number; down: number }) => t.up === 140 && t.down === 280)).toBe(true);
   });
 
   it('persists the core clock it polled', async () => {

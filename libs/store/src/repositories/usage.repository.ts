@@ -58,12 +58,21 @@ export interface PollOutcome {
   periodResets: number;
 }
 
-const CHUNK = 20_000;
+/**
+ * Keys per statement and per transaction. SQLite has one writer, so a grant
+ * waits for whatever transaction is running: batches keep that wait to tens of
+ * milliseconds even when a poll moves 100k keys.
+ */
+export const USAGE_BATCH = 2_000;
 
 /**
- * Traffic counters. A poll's usage, its raw baselines, the period resets and
- * the suspensions they cause commit in one transaction, so a crash at any
- * point neither loses nor double-counts a byte.
+ * Traffic counters. A key's added bytes and the raw reading they were computed
+ * against always commit together, so a crash at any point neither loses nor
+ * double-counts a byte. A poll commits in one transaction up to USAGE_BATCH
+ * keys; beyond that in batches, the first of which also records the core's
+ * clock and forgets old readings after a restart, so that a crash between
+ * batches leaves every key either counted against the new readings or still
+ * counted from zero.
  */
 export class UsageRepository {
   constructor(
@@ -80,42 +89,63 @@ export class UsageRepository {
   /** Only this repository's commitPoll writes baselines, so reading them outside its transaction is safe. */
   async baselines(emails: string[]): Promise<UsageBaseline[]> {
     const out: UsageBaseline[] = [];
-    for (let i = 0; i < emails.length; i += CHUNK) {
+    for (let i = 0; i < emails.length; i += USAGE_BATCH) {
       const rows = (await this.db.dataSource.query(
         `SELECT k.id AS keyId, k.email AS email, k.raw_uplink AS rawUplink, k.raw_downlink AS rawDownlink
          FROM json_each(?) AS e JOIN keys AS k ON k.email = e.value`,
-        [JSON.stringify(emails.slice(i, i + CHUNK))],
+        [JSON.stringify(emails.slice(i, i + USAGE_BATCH))],
       )) as UsageBaseline[];
       out.push(...rows);
     }
     return out;
   }
 
-  commitPoll(c: PollCommit): Promise<PollOutcome> {
-    return this.keys.writeWith(async (tx, m) => {
-      const { reset, reactivated } = await this.resetPeriods(tx, m, c);
-      if (c.resetBaselines) {
-        await m.query(
-          `UPDATE keys SET raw_uplink = NULL, raw_downlink = NULL
-           WHERE raw_uplink IS NOT NULL OR raw_downlink IS NOT NULL`,
+  async commitPoll(c: PollCommit): Promise<PollOutcome> {
+    const batches: UsageDelta[][] = [];
+    for (let i = 0; i < c.deltas.length; i += USAGE_BATCH) batches.push(c.deltas.slice(i, i + USAGE_BATCH));
+    if (!batches.length) batches.push([]);
+    let outcome: PollOutcome = { suspended: [], reactivated: [], periodResets: 0 };
+    for (const [i, batch] of batches.entries()) {
+      const first = i === 0;
+      const last = i === batches.length - 1;
+      outcome = await this.keys.writeWith(async (tx, m) => {
+        const periods = first ? await this.resetPeriods(tx, m, c) : null;
+        if (first) await this.recordClock(m, c);
+        await this.addUsage(m, batch, c.now);
+        return {
+          suspended: last ? await this.suspendOverLimit(tx, m, c.now) : [],
+          reactivated: periods ? periods.reactivated : outcome.reactivated,
+          periodResets: periods ? periods.reset : outcome.periodResets,
+        };
+      });
+    }
+    return outcome;
+  }
+
+  private async recordClock(m: EntityManager, c: PollCommit): Promise<void> {
+    if (c.resetBaselines) {
+      await m.query(
+        `UPDATE keys SET raw_uplink = NULL, raw_downlink = NULL
+         WHERE raw_uplink IS NOT NULL OR raw_downlink IS NOT NULL`,
+      );
+    }
+    if (c.stats) {
+      await m
+        .getRepository(CoreStateEntity)
+        .update(
+          { id: 1 },
+          { statsUptime: c.stats.uptimeSeconds, statsBootAt: c.stats.bootAt, statsPolledAt: c.stats.polledAt },
         );
-      }
-      for (let i = 0; i < c.deltas.length; i += CHUNK) await this.addUsage(m, c.deltas.slice(i, i + CHUNK), c.now);
-      const over = (await m.query(
-        `SELECT id, owner_id AS ownerId FROM keys
-         WHERE status = 'ACTIVE' AND data_limit_bytes > 0 AND used_uplink + used_downlink >= data_limit_bytes`,
-      )) as KeyRef[];
-      for (const k of over) await tx.update(k.id, { status: 'SUSPENDED' }, c.now);
-      if (c.stats) {
-        await m
-          .getRepository(CoreStateEntity)
-          .update(
-            { id: 1 },
-            { statsUptime: c.stats.uptimeSeconds, statsBootAt: c.stats.bootAt, statsPolledAt: c.stats.polledAt },
-          );
-      }
-      return { suspended: over, reactivated, periodResets: reset };
-    });
+    }
+  }
+
+  private async suspendOverLimit(tx: KeyWriter, m: EntityManager, now: Date): Promise<KeyRef[]> {
+    const over = (await m.query(
+      `SELECT id, owner_id AS ownerId FROM keys
+       WHERE status = 'ACTIVE' AND data_limit_bytes > 0 AND used_uplink + used_downlink >= data_limit_bytes`,
+    )) as KeyRef[];
+    for (const k of over) await tx.update(k.id, { status: 'SUSPENDED' }, now);
+    return over;
   }
 
   /** Zeroes usage of keys whose period ended; those suspended for data and not past their end come back. */
