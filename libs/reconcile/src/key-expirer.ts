@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, Clock } from '@keyd/domain';
-import { KeySyncService, KeyEvents, OwnerLocks } from '@keyd/keys';
+import { KeySyncService, KeyEvents } from '@keyd/keys';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { KeyRepository } from '@keyd/store';
 
@@ -13,7 +13,6 @@ export class KeyExpirer extends EventEmitter<{ expired: [{ lateMs: number }] }> 
   constructor(
     private readonly keys: KeyRepository,
     private readonly sync: KeySyncService,
-    private readonly locks: OwnerLocks,
     private readonly events: KeyEvents,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly log: AppLogger,
@@ -35,7 +34,7 @@ export class KeyExpirer extends EventEmitter<{ expired: [{ lateMs: number }] }> 
       if (!due.length) break;
       await Promise.all(
         due.map((candidate) =>
-          this.locks.run(candidate.ownerId, async () => {
+          this.sync.exclusive(candidate.ownerId, async () => {
             // Re-checked under the lock: a renewal may have moved the end meanwhile.
             const key = await this.keys.write(async (tx) => {
               const fresh = await tx.getKey(candidate.id);

@@ -1,17 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { Inject, Injectable } from '@nestjs/common';
-import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
-import { Key } from '@keyd/domain';
-import { KeySyncService } from '@keyd/keys';
 import { AppLogger, LOGGER } from '@keyd/observability';
-import { KeyRepository } from '@keyd/store';
-import { CoreError, CoreUser, XrayClient } from '@keyd/xray';
 import { CoreMonitor } from './core.monitor';
-import { CoreRecovery } from './core-recovery.service';
+import { CoreRepair } from './core-repair.service';
 import { KeyExpirer } from './key-expirer';
+import { PendingChanges } from './pending-changes';
 import { emptyReport, ReconcileReport } from './reconcile.types';
-
-const PENDING_PAGE = 1000;
 
 /**
  * One reconciliation pass converges the core to the database: expiries, the
@@ -25,13 +19,10 @@ export class ReconcileService extends EventEmitter<{ pass: [ReconcileReport, str
   private last: (ReconcileReport & { finishedAt: Date }) | null = null;
 
   constructor(
-    private readonly core: XrayClient,
-    private readonly keys: KeyRepository,
-    private readonly sync: KeySyncService,
     private readonly monitor: CoreMonitor,
-    private readonly recovery: CoreRecovery,
     private readonly expirer: KeyExpirer,
-    @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
+    private readonly repair: CoreRepair,
+    private readonly pending: PendingChanges,
     @Inject(LOGGER) private readonly log: AppLogger,
   ) {
     super();
@@ -75,14 +66,14 @@ export class ReconcileService extends EventEmitter<{ pass: [ReconcileReport, str
 
     if (dryRun) {
       report.expired = await this.expirer.countDue();
-      await this.countPending(report);
-      if (report.coreReachable) await this.countRepairs(report);
+      await this.pending.count(report);
+      if (report.coreReachable) await this.repair.count(report);
     } else {
       const e = await this.expirer.expireDue();
       report.expired = e.expired;
       report.failed += e.failed;
-      if (report.coreReachable) await this.repairCore(report, reason);
-      await this.pushPending(report);
+      if (report.coreReachable) this.recoveryNeeded = await this.repair.repair(report, reason, this.recoveryNeeded);
+      await this.pending.push(report);
     }
     report.durationMs = Date.now() - started;
     if (!dryRun) this.last = { ...report, finishedAt: new Date() };
@@ -94,139 +85,8 @@ export class ReconcileService extends EventEmitter<{ pass: [ReconcileReport, str
   private async pendingOnly(): Promise<ReconcileReport> {
     const report = emptyReport(false);
     const started = Date.now();
-    await this.pushPending(report);
+    await this.pending.push(report);
     report.durationMs = Date.now() - started;
     return report;
-  }
-
-  private async repairCore(report: ReconcileReport, reason: string): Promise<void> {
-    try {
-      const live = await this.core.listUsers(this.config.core.inboundTag);
-      if (live) {
-        await this.diffAgainstLive(
-          live.map((u) => u.email),
-          report,
-        );
-        this.recoveryNeeded = false;
-        return;
-      }
-    } catch (e) {
-      if (!(e instanceof CoreError)) throw e;
-      report.failed++;
-      return;
-    }
-    if (!this.recoveryNeeded) return;
-    const r = await this.recovery.recover(reason);
-    report.added += r.added;
-    report.removed += r.removed;
-    report.failed += r.failed;
-    if (r.mode !== 'unreachable' && r.failed === 0) this.recoveryNeeded = false;
-  }
-
-  /** Cores that can list their users are compared both ways, including users keyd never issued. */
-  private async diffAgainstLive(liveEmails: string[], report: ReconcileReport): Promise<void> {
-    const { missing, extra } = await this.driftFrom(liveEmails);
-    for (const key of missing) {
-      this.log.warn(
-        { event: 'drift', owner: key.ownerId, email: key.email, wrong: 'missing from core', done: 'add' },
-        'drift',
-      );
-      const outcome = await this.sync.reapply(key.id, key.ownerId, { force: true });
-      if (outcome === 'failed') report.failed++;
-      else report.added++;
-    }
-    for (const { email, key } of extra) {
-      this.log.warn(
-        {
-          event: 'drift',
-          owner: key?.ownerId,
-          email,
-          wrong: key ? `core holds a ${key.status} key` : 'unknown to the database',
-          done: 'remove',
-        },
-        'drift',
-      );
-      if (key) {
-        // Through the key's own bookkeeping: a removal left pending would otherwise be pushed and counted again.
-        const outcome = await this.sync.reapply(key.id, key.ownerId, { force: true });
-        if (outcome === 'failed') report.failed++;
-        else report.removed++;
-        continue;
-      }
-      try {
-        await this.core.removeUser(this.config.core.inboundTag, email);
-        report.unknownRemoved++;
-      } catch (e) {
-        if (!(e instanceof CoreError)) throw e;
-        report.failed++;
-      }
-    }
-  }
-
-  /** Active keys the core lacks, and users the core holds that should not be there (known or not). */
-  private async driftFrom(liveEmails: string[]): Promise<{ missing: Key[]; extra: { email: string; key?: Key }[] }> {
-    const live = new Set(liveEmails.map((e) => e.toLowerCase()));
-    const active: Key[] = [];
-    for (let after = 0; ;) {
-      const page = await this.keys.activeKeys(after, 5000);
-      if (!page.length) break;
-      active.push(...page);
-      after = page[page.length - 1].id;
-    }
-    const wanted = new Set(active.map((k) => k.email.toLowerCase()));
-    const extra = liveEmails.filter((e) => !wanted.has(e.toLowerCase()));
-    const known = new Map((await this.keys.findByEmails(extra)).map((k) => [k.email.toLowerCase(), k]));
-    return {
-      missing: active.filter((k) => !live.has(k.email.toLowerCase())),
-      extra: extra.map((email) => ({ email, key: known.get(email.toLowerCase()) })),
-    };
-  }
-
-  /**
-   * What repairCore would change, for a dry run. Pending keys are already
-   * counted, and a real pass pushes each of them once, so only provisioned
-   * keys add to the drift found here.
-   */
-  private async countRepairs(report: ReconcileReport): Promise<void> {
-    let live: CoreUser[] | null;
-    try {
-      live = await this.core.listUsers(this.config.core.inboundTag);
-    } catch (e) {
-      if (!(e instanceof CoreError)) throw e;
-      return;
-    }
-    if (!live) {
-      // Without a listing, a suspected restart may have lost every active key.
-      if (report.coreRestartDetected) report.added += (await this.keys.countByStatus()).ACTIVE;
-      return;
-    }
-    const { missing, extra } = await this.driftFrom(live.map((u) => u.email));
-    report.added += missing.filter((k) => k.provisioned).length;
-    for (const { key } of extra) {
-      if (!key) report.unknownRemoved++;
-      else if (key.provisioned) report.removed++;
-    }
-  }
-
-  private async countPending(report: ReconcileReport): Promise<void> {
-    for (const key of await this.keys.pending(Number.MAX_SAFE_INTEGER)) {
-      if (key.status === 'ACTIVE') report.added++;
-      else report.removed++;
-    }
-  }
-
-  private async pushPending(report: ReconcileReport): Promise<void> {
-    let after = 0;
-    for (;;) {
-      const page = (await this.keys.pending(PENDING_PAGE)).filter((k) => k.id > after);
-      if (!page.length) return;
-      for (const key of page) {
-        const outcome = await this.sync.reapply(key.id, key.ownerId);
-        if (outcome === 'failed') report.failed++;
-        else if (outcome === 'applied') report[key.status === 'ACTIVE' ? 'added' : 'removed']++;
-      }
-      after = page[page.length - 1].id;
-      if (report.failed) return;
-    }
   }
 }

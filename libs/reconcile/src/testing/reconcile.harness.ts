@@ -24,6 +24,9 @@ import { CoreRecovery } from '../core-recovery.service';
 import { ExpiryScheduler } from '../expiry.scheduler';
 import { KeyExpirer } from '../key-expirer';
 import { KeyPusher } from '../key-pusher';
+import { CoreRepair } from '../core-repair.service';
+import { LiveDrift } from '../live-drift.service';
+import { PendingChanges } from '../pending-changes';
 import { ReconcileService } from '../reconcile.service';
 
 export const TAG = 'vless-in';
@@ -135,9 +138,10 @@ export class ReconcileHarness {
     const admin = new KeyAdminService(new KeyChanges(keys, sync, events, opts.clock, log));
     const pusher = new KeyPusher(keys, sync);
     const recovery = new CoreRecovery(sync, keys, coreState, pusher, config, log);
-    const expirer = new KeyExpirer(keys, sync, locks, events, opts.clock, log);
+    const expirer = new KeyExpirer(keys, sync, events, opts.clock, log);
     const monitor = new CoreMonitor(core, readiness, log, config);
-    const reconcile = new ReconcileService(core, keys, sync, monitor, recovery, expirer, config, log);
+    const repair = new CoreRepair(core, new LiveDrift(core, keys, sync, config, log), recovery, keys, config);
+    const reconcile = new ReconcileService(monitor, expirer, repair, new PendingChanges(keys, sync), log);
     const scheduler = new ExpiryScheduler(keys, opts.clock, log);
     const configFile = new ConfigFileWriter(keys, coreState, config, log);
     return new ReconcileHarness(

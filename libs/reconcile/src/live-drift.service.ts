@@ -1,0 +1,97 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
+import { Key } from '@keyd/domain';
+import { KeySyncService } from '@keyd/keys';
+import { AppLogger, LOGGER } from '@keyd/observability';
+import { KeyRepository } from '@keyd/store';
+import { CoreError, XrayClient } from '@keyd/xray';
+import { ReconcileReport } from './reconcile.types';
+
+interface Drift {
+  missing: Key[];
+  extra: { email: string; key?: Key }[];
+}
+
+/** Cores that can list their users are compared both ways, including users keyd never issued. */
+@Injectable()
+export class LiveDrift {
+  constructor(
+    private readonly core: XrayClient,
+    private readonly keys: KeyRepository,
+    private readonly sync: KeySyncService,
+    @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
+    @Inject(LOGGER) private readonly log: AppLogger,
+  ) {}
+
+  async repair(liveEmails: string[], report: ReconcileReport): Promise<void> {
+    const { missing, extra } = await this.driftFrom(liveEmails);
+    for (const key of missing) {
+      this.log.warn(
+        { event: 'drift', owner: key.ownerId, email: key.email, wrong: 'missing from core', done: 'add' },
+        'drift',
+      );
+      const outcome = await this.sync.reapply(key.id, key.ownerId, { force: true });
+      if (outcome === 'failed') report.failed++;
+      else report.added++;
+    }
+    for (const { email, key } of extra) {
+      this.log.warn(
+        {
+          event: 'drift',
+          owner: key?.ownerId,
+          email,
+          wrong: key ? `core holds a ${key.status} key` : 'unknown to the database',
+          done: 'remove',
+        },
+        'drift',
+      );
+      if (key) {
+        // Through the key's own bookkeeping: a removal left pending would otherwise be pushed and counted again.
+        const outcome = await this.sync.reapply(key.id, key.ownerId, { force: true });
+        if (outcome === 'failed') report.failed++;
+        else report.removed++;
+        continue;
+      }
+      try {
+        await this.core.removeUser(this.config.core.inboundTag, email);
+        report.unknownRemoved++;
+      } catch (e) {
+        if (!(e instanceof CoreError)) throw e;
+        report.failed++;
+      }
+    }
+  }
+
+  /**
+   * What repair would change, for a dry run. Pending keys are already counted,
+   * and a real pass pushes each of them once, so only provisioned keys add to
+   * the drift found here.
+   */
+  async count(liveEmails: string[], report: ReconcileReport): Promise<void> {
+    const { missing, extra } = await this.driftFrom(liveEmails);
+    report.added += missing.filter((k) => k.provisioned).length;
+    for (const { key } of extra) {
+      if (!key) report.unknownRemoved++;
+      else if (key.provisioned) report.removed++;
+    }
+  }
+
+  /** Active keys the core lacks, and users the core holds that should not be there (known or not). */
+  private async driftFrom(liveEmails: string[]): Promise<Drift> {
+    const live = new Set(liveEmails.map((e) => e.toLowerCase()));
+    const active: Key[] = [];
+    for (let after = 0; ;) {
+      const page = await this.keys.activeKeys(after, 5000);
+      if (!page.length) break;
+      active.push(...page);
+      after = page[page.length - 1].id;
+    }
+    const wanted = new Set(active.map((k) => k.email.toLowerCase()));
+    const extra = liveEmails.filter((e) => !wanted.has(e.toLowerCase()));
+    const known = new Map((await this.keys.findByEmails(extra)).map((k) => [k.email.toLowerCase(), k]));
+    return {
+      missing: active.filter((k) => !live.has(k.email.toLowerCase())),
+      extra: extra.map((email) => ({ email, key: known.get(email.toLowerCase()) })),
+    };
+  }
+}

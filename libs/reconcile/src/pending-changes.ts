@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { KeySyncService } from '@keyd/keys';
+import { KeyRepository } from '@keyd/store';
+import { ReconcileReport } from './reconcile.types';
+
+const PENDING_PAGE = 1000;
+
+/** Keys whose latest change the core has not confirmed: counted for dry runs, pushed otherwise. */
+@Injectable()
+export class PendingChanges {
+  constructor(
+    private readonly keys: KeyRepository,
+    private readonly sync: KeySyncService,
+  ) {}
+
+  async count(report: ReconcileReport): Promise<void> {
+    for (const key of await this.keys.pending(Number.MAX_SAFE_INTEGER)) {
+      if (key.status === 'ACTIVE') report.added++;
+      else report.removed++;
+    }
+  }
+
+  /** Stops at the first page with a failure: the core is likely away, and the retrier takes over. */
+  async push(report: ReconcileReport): Promise<void> {
+    let after = 0;
+    for (;;) {
+      const page = (await this.keys.pending(PENDING_PAGE)).filter((k) => k.id > after);
+      if (!page.length) return;
+      for (const key of page) {
+        const outcome = await this.sync.reapply(key.id, key.ownerId);
+        if (outcome === 'failed') report.failed++;
+        else if (outcome === 'applied') report[key.status === 'ACTIVE' ? 'added' : 'removed']++;
+      }
+      after = page[page.length - 1].id;
+      if (report.failed) return;
+    }
+  }
+}
