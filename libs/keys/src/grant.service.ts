@@ -100,7 +100,9 @@ export class GrantService {
   }
 
   private async renewOrIssue(tx: KeyWriter, g: Grant, now: Date): Promise<Decision> {
-    const live = await tx.findLiveByOwner(g.ownerId);
+    // A live key is always the owner's newest: a new one is issued only when none is live.
+    const latest = await tx.findLatestByOwner(g.ownerId);
+    const live = latest && (latest.status === 'ACTIVE' || latest.status === 'SUSPENDED') ? latest : null;
     if (live && live.subscriptionEnd > now) {
       // A renewal opens a new usage period, so a key suspended for data comes back with the same UUID.
       const key = await tx.update(
@@ -118,7 +120,7 @@ export class GrantService {
     }
     // A live key past its end is expired even if the expiry timer has not run yet.
     const replaced = live ? await tx.update(live.id, { status: 'EXPIRED' }, now) : undefined;
-    const previous = replaced ?? (await tx.findLatestByOwner(g.ownerId));
+    const previous = replaced ?? latest;
     // After an expiry the owner keeps its subscription URL and plan; after a revocation it starts afresh.
     const inherit = previous && previous.status === 'EXPIRED' ? previous : null;
     const token = inherit?.subscriptionToken ?? newSubscriptionToken();

@@ -1,8 +1,9 @@
 import { EntityManager, In, LessThanOrEqual, MoreThan, Raw } from 'typeorm';
 import { Key, KeyStatus } from '@keyd/domain';
-import { GrantRequestEntity, KeyEntity } from '../entities';
+import { KeyEntity } from '../entities';
 import { StoreDatabase } from '../store.database';
 import { toKey } from './key.mapper';
+import { KeyRow, rowToKey } from './key.rows';
 import { GrantRequestRecord, KeyListQuery, KeyPatch, KeyWriter } from './store.types';
 
 const LIVE = In(['ACTIVE', 'SUSPENDED']);
@@ -13,6 +14,8 @@ const LIVE = In(['ACTIVE', 'SUSPENDED']);
  */
 export class KeyRepository {
   private lastSeq = -1;
+  private readonly appliedBuffer = new Map<number, number>();
+  private appliedJob?: Promise<void>;
 
   constructor(private readonly db: StoreDatabase) {}
 
@@ -37,86 +40,117 @@ export class KeyRepository {
     return this.db.writes.run((m) => fn(this.writer(m), m));
   }
 
+  /**
+   * The write path runs on plain SQL: it is what every grant waits for, and the
+   * ORM's query building costs more than the statements themselves.
+   */
   private writer(m: EntityManager): KeyWriter {
-    const keys = m.getRepository(KeyEntity);
-    const requests = m.getRepository(GrantRequestEntity);
-    const get = async (id: number) => toKey(await keys.findOneByOrFail({ id }));
+    const one = async (sql: string, params: unknown[]) => {
+      const rows = (await m.query(sql, params)) as KeyRow[];
+      return rows.length ? rowToKey(rows[0]) : null;
+    };
+    const get = async (id: number) => {
+      const key = await one('SELECT * FROM keys WHERE id = ?', [id]);
+      if (!key) throw new Error(`key ${id} vanished inside its own transaction`);
+      return key;
+    };
     return {
-      findLiveByOwner: async (ownerId) => {
-        const e = await keys.findOneBy({ ownerId, status: LIVE });
-        return e ? toKey(e) : null;
-      },
-      findLatestByOwner: async (ownerId) => {
-        const e = await keys.findOne({ where: { ownerId }, order: { id: 'DESC' } });
-        return e ? toKey(e) : null;
-      },
+      findLiveByOwner: (ownerId) =>
+        one(`SELECT * FROM keys WHERE owner_id = ? AND status IN ('ACTIVE', 'SUSPENDED')`, [ownerId]),
+      findLatestByOwner: (ownerId) => one('SELECT * FROM keys WHERE owner_id = ? ORDER BY id DESC LIMIT 1', [ownerId]),
       findRequest: async (requestId) => {
-        const e = await requests.findOneBy({ requestId });
-        return e
-          ? {
-              ...e,
-              action: e.action as GrantRequestRecord['action'],
-              limitReset: e.limitReset as GrantRequestRecord['limitReset'],
-            }
-          : null;
+        const rows = (await m.query(
+          `SELECT request_id AS requestId, owner_id AS ownerId, duration_seconds AS durationSeconds,
+             data_limit_bytes AS dataLimitBytes, limit_reset AS limitReset, key_id AS keyId, action
+           FROM grant_requests WHERE request_id = ?`,
+          [requestId],
+        )) as GrantRequestRecord[];
+        return rows[0] ?? null;
       },
       getKey: get,
-      insertKey: async ({ subscriptionToken, ...k }, now) => {
-        const seq = ++this.lastSeq;
-        const saved = await keys.save(
-          keys.create({
-            ...k,
-            subToken: subscriptionToken,
-            status: 'ACTIVE',
-            changeSeq: seq,
-            appliedSeq: 0,
-            usedUplink: 0,
-            usedDownlink: 0,
-            lifetimeUplink: 0,
-            lifetimeDownlink: 0,
-            rawUplink: null,
-            rawDownlink: null,
-            lastTrafficAt: null,
-            usagePeriodStart: now,
-            createdAt: now,
-            updatedAt: now,
-          }),
-        );
-        return toKey(saved);
+      insertKey: async (k, now) => {
+        // Lower case on purpose: TypeORM runs statements starting with "INSERT " without returning rows.
+        const rows = (await m.query(
+          `insert INTO keys (owner_id, uuid, email, node_id, inbound_tag, flow, status, subscription_end, change_seq,
+             applied_seq, data_limit_bytes, limit_reset, usage_period_start, sub_token, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'ACTIVE', ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING *`,
+          [
+            k.ownerId,
+            k.uuid,
+            k.email,
+            k.nodeId,
+            k.inboundTag,
+            k.flow,
+            k.subscriptionEnd.getTime(),
+            ++this.lastSeq,
+            k.dataLimitBytes,
+            k.limitReset,
+            now.getTime(),
+            k.subscriptionToken,
+            now.getTime(),
+            now.getTime(),
+          ],
+        )) as KeyRow[];
+        return rowToKey(rows[0]);
       },
-      setStatus: async (id, status, now) => {
-        await keys.update({ id }, { status, changeSeq: ++this.lastSeq, updatedAt: now });
-        return get(id);
-      },
-      update: async (id, patch, now) => {
-        await keys.update({ id }, this.columns(patch, now));
-        return get(id);
-      },
+      setStatus: (id, status, now) => this.patch(m, id, { status }, now),
+      update: (id, patch, now) => this.patch(m, id, patch, now),
       insertRequest: async (r, now) => {
-        await requests.insert({ ...r, createdAt: now });
+        await m.query(
+          `INSERT INTO grant_requests (request_id, owner_id, duration_seconds, data_limit_bytes, limit_reset, key_id,
+             action, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          [r.requestId, r.ownerId, r.durationSeconds, r.dataLimitBytes, r.limitReset, r.keyId, r.action, now.getTime()],
+        );
       },
     };
   }
 
-  private columns(p: KeyPatch, now: Date): Partial<KeyEntity> {
-    const c: Partial<KeyEntity> = { updatedAt: now };
-    if (p.status !== undefined) Object.assign(c, { status: p.status, changeSeq: ++this.lastSeq });
-    if (p.subscriptionEnd !== undefined) c.subscriptionEnd = p.subscriptionEnd;
-    if (p.dataLimitBytes !== undefined) c.dataLimitBytes = p.dataLimitBytes;
-    if (p.limitReset !== undefined) c.limitReset = p.limitReset;
-    if (p.subscriptionToken !== undefined) c.subToken = p.subscriptionToken;
-    if (p.resetUsage) Object.assign(c, { usedUplink: 0, usedDownlink: 0, usagePeriodStart: now });
-    return c;
+  private async patch(m: EntityManager, id: number, p: KeyPatch, now: Date): Promise<Key> {
+    const sets = ['updated_at = ?'];
+    const params: unknown[] = [now.getTime()];
+    const set = (column: string, value: unknown) => {
+      sets.push(`${column} = ?`);
+      params.push(value);
+    };
+    if (p.status !== undefined) {
+      set('status', p.status);
+      set('change_seq', ++this.lastSeq);
+    }
+    if (p.subscriptionEnd !== undefined) set('subscription_end', p.subscriptionEnd.getTime());
+    if (p.dataLimitBytes !== undefined) set('data_limit_bytes', p.dataLimitBytes);
+    if (p.limitReset !== undefined) set('limit_reset', p.limitReset);
+    if (p.subscriptionToken !== undefined) set('sub_token', p.subscriptionToken);
+    if (p.resetUsage) {
+      set('used_uplink', 0);
+      set('used_downlink', 0);
+      set('usage_period_start', now.getTime());
+    }
+    // Lower case for the same reason as the insert: the row comes back from RETURNING.
+    const rows = (await m.query(`update keys SET ${sets.join(', ')} WHERE id = ? RETURNING *`, [
+      ...params,
+      id,
+    ])) as KeyRow[];
+    if (!rows.length) throw new Error(`key ${id} vanished inside its own transaction`);
+    return rowToKey(rows[0]);
   }
 
   /** Records that the core reflects the key as of seq; a newer change stays pending. */
-  async markApplied(applied: { id: number; seq: number }[]): Promise<void> {
-    if (!applied.length) return;
-    await this.db.writes.run(async (m) => {
-      for (const a of applied) {
-        await m.query('UPDATE keys SET applied_seq = ? WHERE id = ? AND applied_seq < ?', [a.seq, a.id, a.seq]);
-      }
+  markApplied(applied: { id: number; seq: number }[]): Promise<void> {
+    if (!applied.length) return Promise.resolve();
+    for (const a of applied) this.appliedBuffer.set(a.id, Math.max(a.seq, this.appliedBuffer.get(a.id) ?? 0));
+    // Confirmations that arrive while the queue is busy ride in one statement, taken when the job starts.
+    this.appliedJob ??= this.db.writes.run(async (m) => {
+      this.appliedJob = undefined;
+      const batch = [...this.appliedBuffer];
+      this.appliedBuffer.clear();
+      await m.query(
+        `UPDATE keys SET applied_seq = d.seq
+         FROM (SELECT value ->> 0 AS id, value ->> 1 AS seq FROM json_each(?)) AS d
+         WHERE keys.id = d.id AND keys.applied_seq < d.seq`,
+        [JSON.stringify(batch)],
+      );
     });
+    return this.appliedJob;
   }
 
   async getById(id: number): Promise<Key | null> {
