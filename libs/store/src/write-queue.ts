@@ -8,6 +8,11 @@ interface Job {
 
 const MAX_BATCH = 256;
 
+interface Outcome {
+  ok: boolean;
+  value: unknown;
+}
+
 /**
  * Every write goes through here, one transaction at a time on SQLite's single
  * connection. Jobs that queue up while a commit is in flight share the next
@@ -44,12 +49,34 @@ export class WriteQueue {
 
   private async commit(batch: Job[]): Promise<void> {
     const qr = this.runner();
-    const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
-      // TypeORM's own nesting: the outer call is BEGIN, inner ones are savepoints,
-      // which also keeps repository.save() from committing the batch early.
-      await qr.startTransaction();
+      // Optimistic first: savepoints cost two statements a job, and jobs rarely fail.
+      const fast = await this.attempt(qr, batch, false);
+      const outcomes = fast ?? (await this.attempt(qr, batch, true));
+      if (!outcomes) throw new Error('a write batch failed even with each job isolated');
+      batch.forEach((job, i) => (outcomes[i].ok ? job.resolve(outcomes[i].value) : job.reject(outcomes[i].value)));
+    } catch (e) {
+      for (const job of batch) job.reject(e);
+    } finally {
+      await qr.release();
+    }
+  }
+
+  /**
+   * Runs the batch in one transaction. Without isolation, a failing job rolls
+   * everything back and answers null, so the caller re-runs the batch with a
+   * savepoint per job (TypeORM's own nesting), where a failure undoes only its
+   * own job. Jobs are plain database work, so running one twice is safe.
+   */
+  private async attempt(qr: QueryRunner, batch: Job[], isolated: boolean): Promise<Outcome[] | null> {
+    const outcomes: Outcome[] = [];
+    await qr.startTransaction();
+    try {
       for (const job of batch) {
+        if (!isolated) {
+          outcomes.push({ ok: true, value: await job.fn(qr.manager) });
+          continue;
+        }
         await qr.startTransaction();
         try {
           const value = await job.fn(qr.manager);
@@ -61,13 +88,13 @@ export class WriteQueue {
         }
       }
       await qr.commitTransaction();
+      return outcomes;
     } catch (e) {
       if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
-      for (const job of batch) job.reject(e);
-      return;
-    } finally {
-      await qr.release();
+      // A lone job's failure is its own answer; a commit failure fails the whole batch either way.
+      if (batch.length === 1 && outcomes.length === 0) return [{ ok: false, value: e }];
+      if (isolated) throw e;
+      return null;
     }
-    batch.forEach((job, i) => (outcomes[i].ok ? job.resolve(outcomes[i].value) : job.reject(outcomes[i].value)));
   }
 }
