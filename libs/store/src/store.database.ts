@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import * as sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
 import { entities } from './entities';
 import { migrations } from './migrations';
@@ -24,6 +25,8 @@ export class StoreDatabase {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const dataSource = new DataSource({
       type: 'sqlite',
+      // TypeORM switches sqlite3 to verbose mode, which captures a stack trace on every statement.
+      driver: { ...sqlite3, verbose: () => sqlite3 },
       database: file,
       entities,
       migrations,
