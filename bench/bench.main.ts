@@ -5,6 +5,7 @@ import { configWriteScenario } from './scenarios/config-write.scenario';
 import { grantsScenario } from './scenarios/grants.scenario';
 import { keysetsScenario } from './scenarios/keysets.scenario';
 import { legacyScenario } from './scenarios/legacy.scenario';
+import { usagePollScenario } from './scenarios/usage-poll.scenario';
 import {
   Scenario,
   ScenarioRecord,
@@ -23,6 +24,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   legacy: legacyScenario,
   keysets: keysetsScenario,
   'config-write': configWriteScenario,
+  'usage-poll': usagePollScenario,
 };
 
 const MAIN = path.resolve(__dirname, '../dist/apps/keyd/src/main.js');

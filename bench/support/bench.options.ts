@@ -2,7 +2,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 
-export const SCENARIOS = ['grants', 'legacy', 'keysets', 'config-write'] as const;
+export const SCENARIOS = ['grants', 'legacy', 'keysets', 'config-write', 'usage-poll'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {

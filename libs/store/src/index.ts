@@ -6,5 +6,5 @@ export type { NodeRecord } from './repositories/node.repository';
 export * from './repositories/store.types';
 export { CoreStateRepository } from './repositories/core-state.repository';
 export type { ConfigFileState } from './repositories/core-state.repository';
-export { UsageRepository } from './repositories/usage.repository';
+export { UsageRepository, USAGE_BATCH } from './repositories/usage.repository';
 export type * from './repositories/usage.repository';
