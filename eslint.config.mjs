@@ -2,18 +2,21 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/scratch/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ['**/apps/**', 'apps/*'], message: 'libs never import apps' }] },
-      ],
+      '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: false }],
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
     },
   },
   {
@@ -21,22 +24,6 @@ export default tseslint.config(
     ignores: ['libs/config/**', '**/*.spec.ts', '**/testing/**'],
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'configuration is read once, in libs/config' }],
-    },
-  },
-  {
-    files: ['libs/**/*.ts'],
-    ignores: ['libs/store/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['**/apps/**'], message: 'libs never import apps' },
-            { group: ['**/entities', '**/entities/**'], message: 'entities never leave libs/store' },
-            { group: ['../../*/src/**', '../../../libs/**'], message: 'import other libs through @keyd/<lib>' },
-          ],
-        },
-      ],
     },
   },
 );

@@ -86,7 +86,9 @@ export async function withBenchContext<T>(options: BenchOptions, fn: (ctx: Bench
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     progress(`${signal}: stopping every process the bench started`);
-    void cleanup().finally(() => process.exit(130));
+    cleanup()
+      .catch((e: unknown) => progress(`cleanup failed: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -16,6 +16,7 @@ export interface UptimeReport {
  */
 export class CoreUptimeWatcher {
   private timer: NodeJS.Timeout | undefined;
+  private running = false;
   private last: number | null = null;
   private readonly report: UptimeReport = {
     samples: 0,
@@ -31,14 +32,19 @@ export class CoreUptimeWatcher {
   ) {}
 
   start(): void {
-    const tick = async (): Promise<void> => {
-      await this.sample();
-      this.timer = setTimeout(() => void tick(), this.intervalMs);
+    this.running = true;
+    // sample() counts its own failures and never rejects.
+    const next = (): void => {
+      if (this.running) this.timer = setTimeout(tick, this.intervalMs);
     };
-    void tick();
+    const tick = (): void => {
+      this.sample().then(next, next);
+    };
+    tick();
   }
 
   async stop(): Promise<UptimeReport> {
+    this.running = false;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.sample();

@@ -91,7 +91,7 @@ describe('fault: core paused', () => {
   it('bounds grants by the call deadline while the core is stopped, and converges after SIGCONT', async () => {
     const b = burst(s, 'p', 200, 8);
     await eventually(async () => b.acknowledged.length >= 20, 30_000, 1);
-    await s.core.pause();
+    s.core.pause();
     const pausedAt = Date.now();
     const during: number[] = [];
     const timed = (async () => {
@@ -101,7 +101,7 @@ describe('fault: core paused', () => {
       return r;
     })();
     await new Promise((r) => setTimeout(r, Math.max(0, 5000 - (Date.now() - pausedAt))));
-    await s.core.resume();
+    s.core.resume();
     const paused = await timed;
     await b.done;
     expect(b.failed).toEqual([]);

@@ -9,11 +9,12 @@ export class OwnerLocks {
   run<T>(ownerId: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(ownerId) ?? Promise.resolve();
     const result = previous.then(fn, fn);
-    const tail = result.catch(() => undefined);
-    this.tails.set(ownerId, tail);
-    void tail.then(() => {
+    // The tail settles whatever fn does, and forgets the owner once nothing is queued behind it.
+    const forget = (): void => {
       if (this.tails.get(ownerId) === tail) this.tails.delete(ownerId);
-    });
+    };
+    const tail: Promise<void> = result.then(forget, forget);
+    this.tails.set(ownerId, tail);
     return result;
   }
 

@@ -6,6 +6,7 @@ export class Readiness {
   private startupDone = false;
   private coreDownSince: number | null = null;
   private storeError: string | null = null;
+  private startupError: string | null = null;
 
   constructor(
     private readonly coreGraceMs: number,
@@ -14,6 +15,11 @@ export class Readiness {
 
   startupPassDone(): void {
     this.startupDone = true;
+  }
+
+  /** The startup sequence threw: keyd stays unready, with the reason, instead of crashing. */
+  startupFailed(error: string): void {
+    this.startupError = error;
   }
 
   coreReachable(reachable: boolean): void {
@@ -25,12 +31,9 @@ export class Readiness {
     this.storeError = error;
   }
 
-  get coreUnreachableSince(): Date | null {
-    return this.coreDownSince === null ? null : new Date(this.coreDownSince);
-  }
-
   state(): { ready: boolean; reason?: string } {
     if (this.storeError) return { ready: false, reason: `store unusable: ${this.storeError}` };
+    if (this.startupError) return { ready: false, reason: `startup failed: ${this.startupError}` };
     if (!this.startupDone) return { ready: false, reason: 'startup reconcile pass not finished' };
     if (this.coreDownSince !== null && this.now() - this.coreDownSince > this.coreGraceMs)
       return { ready: false, reason: `core unreachable since ${new Date(this.coreDownSince).toISOString()}` };

@@ -80,7 +80,7 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
     const wait = Math.max(0, this.lastWriteStarted + this.config.core.configWriteWindowMs - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.flush();
+      this.flush().catch((e: unknown) => this.fail(e));
     }, wait);
     this.timer.unref();
   }

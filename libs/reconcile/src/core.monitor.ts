@@ -41,12 +41,15 @@ export class CoreMonitor extends EventEmitter<{ change: [CoreStateEvent] }> impl
   }
 
   start(): void {
-    const tick = async () => {
-      await this.probe();
-      this.timer = setTimeout(tick, this.config.core.probeIntervalMs);
-      this.timer.unref();
+    const tick = (): void => {
+      this.probe()
+        .catch((e: unknown) => this.log.error({ err: e }, 'core probe failed'))
+        .finally(() => {
+          this.timer = setTimeout(tick, this.config.core.probeIntervalMs);
+          this.timer.unref();
+        });
     };
-    void tick();
+    tick();
   }
 
   onModuleDestroy(): void {

@@ -35,11 +35,6 @@ export class ExpiryScheduler implements OnModuleDestroy {
     clearTimeout(this.timer);
   }
 
-  /** The instant the timer fires next, for status and tests. */
-  get nextWake(): Date | null {
-    return this.armedFor === null ? null : new Date(this.armedFor);
-  }
-
   /** A key may now end sooner than the armed time: move the timer if so. */
   noteEnd(end: Date): void {
     if (this.armedFor === null || end.getTime() < this.armedFor) this.arm(end.getTime());
@@ -58,6 +53,11 @@ export class ExpiryScheduler implements OnModuleDestroy {
     return this.rearming;
   }
 
+  /** rearm() for event handlers, which can't wait for it; rearm logs its own failures. */
+  requestRearm(): void {
+    this.rearm().catch((e: unknown) => this.log.error({ err: e }, 'cannot re-arm the expiry timer'));
+  }
+
   private disarm(): void {
     clearTimeout(this.timer);
     this.armedFor = null;
@@ -68,7 +68,9 @@ export class ExpiryScheduler implements OnModuleDestroy {
     clearTimeout(this.timer);
     this.armedFor = at;
     const delay = Math.min(Math.max(0, at - this.clock.now().getTime()), MAX_DELAY_MS);
-    this.timer = setTimeout(() => void this.fire(), delay);
+    this.timer = setTimeout(() => {
+      this.fire().catch((e: unknown) => this.log.error({ err: e }, 'expiry run failed'));
+    }, delay);
     this.timer.unref();
   }
 

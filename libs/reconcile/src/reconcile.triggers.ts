@@ -19,10 +19,10 @@ export class ReconcileTriggers {
   listen(): void {
     this.events.on('changed', ({ subscriptionEnd }) => {
       if (subscriptionEnd) this.expiry.noteEnd(subscriptionEnd);
-      else void this.expiry.rearm();
+      else this.expiry.requestRearm();
       this.configFile.request();
     });
-    this.events.on('extended', () => void this.expiry.rearm());
+    this.events.on('extended', () => this.expiry.requestRearm());
     this.events.on('pending', () => this.retrier.schedule());
   }
 

@@ -24,7 +24,7 @@ export class StartupSequence implements OnApplicationBootstrap, BeforeApplicatio
     // Listeners first, so that nothing the startup pass causes goes unheard.
     this.triggers.listen();
     this.job.listen();
-    void this.startup();
+    this.startup().catch((e: unknown) => this.readiness.startupFailed(e instanceof Error ? e.message : String(e)));
   }
 
   async beforeApplicationShutdown(): Promise<void> {

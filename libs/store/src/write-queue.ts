@@ -16,8 +16,10 @@ interface Outcome {
 /**
  * Every write goes through here, one transaction at a time on SQLite's single
  * connection. Jobs that queue up while a commit is in flight share the next
- * transaction (group commit), each inside its own savepoint so that one failing
- * job rolls back only itself. No caller is answered before its commit is durable.
+ * transaction (group commit). The batch runs without savepoints first; only if a
+ * job fails is it rolled back and run again with each job in its own savepoint,
+ * so that the failing job rolls back only itself. No caller is answered before
+ * its commit is durable.
  */
 export class WriteQueue {
   private readonly queue: Job[] = [];
@@ -28,7 +30,8 @@ export class WriteQueue {
   run<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      void this.drain();
+      // commit() answers every job it takes, so drain() only rejects on a bug; this caller hears of it.
+      this.drain().catch(reject);
     });
   }
 
@@ -48,8 +51,9 @@ export class WriteQueue {
   }
 
   private async commit(batch: Job[]): Promise<void> {
-    const qr = this.runner();
+    let qr: QueryRunner | undefined;
     try {
+      qr = this.runner();
       // Optimistic first: savepoints cost two statements a job, and jobs rarely fail.
       const fast = await this.attempt(qr, batch, false);
       const outcomes = fast ?? (await this.attempt(qr, batch, true));
@@ -58,7 +62,8 @@ export class WriteQueue {
     } catch (e) {
       for (const job of batch) job.reject(e);
     } finally {
-      await qr.release();
+      // Every job is answered by now; a connection that can't be released fails the next batch's runner().
+      await qr?.release().catch(() => undefined);
     }
   }
 

@@ -40,7 +40,9 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnApplication
 
   async onApplicationBootstrap(): Promise<void> {
     const { host, port } = this.config.subscription.listen;
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => this.fail(res, e));
+    });
     this.server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
       this.server?.once('error', reject);
@@ -81,6 +83,14 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnApplication
     if (!key) return this.end(res, 404);
     res.writeHead(200, rendered.headers);
     res.end(req.method === 'HEAD' ? undefined : rendered.body);
+  }
+
+  /** One bad request never reaches the process: it is logged and answered, or its socket closed. */
+  private fail(res: ServerResponse, e: unknown): void {
+    // The message only: an error's own fields (a TypeError's `input`) can carry the token from the path.
+    this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'subscription request failed');
+    if (res.headersSent) res.destroy();
+    else this.end(res, 500);
   }
 
   private end(res: ServerResponse, status: number): void {

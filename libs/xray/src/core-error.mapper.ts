@@ -43,9 +43,11 @@ export function toCoreError(e: unknown, context: string): CoreError {
       return new CoreDeadlineError(message, e.code);
     case status.UNIMPLEMENTED:
       return new CoreUnsupportedError(message, e.code);
+    default:
+      // The core answers its own refusals as UNKNOWN; only the text tells them apart.
+      if (/handler not found/i.test(text)) return new CoreInboundNotFoundError(message, e.code);
+      if (/invalid UUID|failed to parse (ID|user)|failed to get .*account/i.test(text))
+        return new CoreInvalidUserError(message, e.code);
+      return new CoreCallError(message, e.code);
   }
-  if (/handler not found/i.test(text)) return new CoreInboundNotFoundError(message, e.code);
-  if (/invalid UUID|failed to parse (ID|user)|failed to get .*account/i.test(text))
-    return new CoreInvalidUserError(message, e.code);
-  return new CoreCallError(message, e.code);
 }
