@@ -1,0 +1,164 @@
+/**
+ * The layer rules, checked by `npm run lint` (README: "Working on keyd").
+ *
+ *   apps/*            composition only
+ *   libs/api          the transports: gRPC and HTTP controllers, guards, OpenAPI
+ *   keys, reconcile, usage, subscription     the domain libs
+ *   store, xray       the database and the core's client
+ *   domain, config, observability           the base
+ */
+const NAME = '[a-z0-9]+(-[a-z0-9]+)*';
+
+// Older files still to be renamed to <name>.<role>.ts; nothing new joins this list.
+const UNRENAMED = [
+  'libs/xray/src/testing/fake-core.ts',
+  'libs/subscription/src/rate-limiter.ts',
+  'libs/store/src/write-queue.ts',
+  'libs/reconcile/src/pending-changes.ts',
+  'libs/reconcile/src/key-pusher.ts',
+  'libs/reconcile/src/key-expirer.ts',
+  'libs/reconcile/src/atomic-file.ts',
+  'libs/observability/src/request-context.ts',
+  'libs/observability/src/readiness.ts',
+  'libs/observability/src/metrics.ts',
+  'libs/observability/src/logger.ts',
+  'libs/observability/src/in-flight.ts',
+  'libs/keys/src/owner-locks.ts',
+  'libs/keys/src/key-changes.ts',
+  'libs/api/src/http/graceful-shutdown.ts',
+  'libs/api/src/http/openapi.ts',
+  'libs/api/src/auth/admin-token.ts',
+].map((file) => `^${file.replace(/\./g, '\\.')}$`);
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'The layers point one way: no module depends on itself through others.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'libs-not-apps',
+      severity: 'error',
+      comment: 'libs never import apps: apps compose libs, never the other way round.',
+      from: { path: '^libs/' },
+      to: { path: '^apps/' },
+    },
+    {
+      name: 'base-imports-no-lib',
+      severity: 'error',
+      comment: 'domain and config are the base: they import no other lib.',
+      from: { path: '^libs/(domain|config)/' },
+      to: { path: '^libs/', pathNot: '^libs/$1/' },
+    },
+    {
+      name: 'observability-imports-base-only',
+      severity: 'error',
+      comment: 'observability sits beside domain and config: it imports only those.',
+      from: { path: '^libs/observability/' },
+      to: { path: '^libs/', pathNot: '^libs/(observability|domain|config)/' },
+    },
+    {
+      name: 'store-xray-below-domain-libs',
+      severity: 'error',
+      comment:
+        'store and xray sit below keys, reconcile, usage, subscription and api, and beside each other: neither imports any of them.',
+      from: { path: '^libs/(store|xray)/' },
+      to: { path: '^libs/(store|xray|keys|reconcile|usage|subscription|api)/', pathNot: '^libs/$1/' },
+    },
+    {
+      name: 'domain-libs-below-api',
+      severity: 'error',
+      comment: 'keys, reconcile, usage and subscription never import the transport layer.',
+      from: { path: '^libs/(keys|reconcile|usage|subscription)/' },
+      to: { path: '^libs/api/' },
+    },
+    {
+      name: 'libs-through-their-index',
+      severity: 'error',
+      comment:
+        'A lib is imported by others only as @keyd/<lib> (its src/index.ts), or @keyd/xray/testing; never by a path into its files.',
+      from: { path: '^libs/([^/]+)/' },
+      to: {
+        path: '^libs/',
+        pathNot: ['^libs/$1/', '^libs/[^/]+/src/index\\.ts$', '^libs/xray/src/testing/fake-core\\.ts$'],
+      },
+    },
+    {
+      name: 'libs-through-their-index-outside',
+      severity: 'error',
+      comment: 'apps, test and bench also import a lib only as @keyd/<lib>, or @keyd/xray/testing.',
+      from: { path: '^(apps|test|bench)/' },
+      to: {
+        path: '^libs/',
+        pathNot: ['^libs/[^/]+/src/index\\.ts$', '^libs/xray/src/testing/fake-core\\.ts$'],
+      },
+    },
+    {
+      name: 'same-lib-relative',
+      severity: 'error',
+      comment: 'Inside a lib, its own files are imported relatively, not through its own @keyd/<lib> index.',
+      from: { path: '^libs/([^/]+)/src/(?!index\\.ts$)' },
+      to: { path: '^libs/$1/src/index\\.ts$' },
+    },
+    {
+      name: 'typeorm-inside-store',
+      severity: 'error',
+      comment: 'TypeORM and the SQLite driver are imported only inside libs/store; everything else sees records.',
+      from: { pathNot: '^libs/store/' },
+      to: { path: '(^|/)node_modules/(typeorm|sqlite3)/' },
+    },
+    {
+      name: 'api-framework-only-in-api',
+      severity: 'error',
+      comment:
+        'Only libs/api (and apps, which compose it) knows the API framework: Nest microservices, express and its Nest platform, swagger, Nest core.',
+      from: { path: '^libs/', pathNot: '^libs/api/' },
+      to: { path: '(^|/)node_modules/(@nestjs/(microservices|platform-express|swagger|core)|express)/' },
+    },
+    {
+      name: 'grpc-only-in-api-and-xray',
+      severity: 'error',
+      comment:
+        "gRPC and protobuf are known to libs/api (keyd's own server, through Nest) and libs/xray (the client of the core, and its in-process fake core for tests) only.",
+      from: { path: '^libs/', pathNot: '^libs/(api|xray)/' },
+      to: { path: '(^|/)node_modules/(@grpc/[^/]+|protobufjs)/' },
+    },
+    {
+      name: 'sockets-only-in-transports',
+      severity: 'error',
+      comment:
+        'Listening sockets live in libs/api, and in the public subscription listener (libs/subscription/src/*.server.ts), a bare node:http server so that nothing but /sub/{token} is ever served on that address.',
+      from: { path: '^libs/', pathNot: ['^libs/api/', '^libs/subscription/src/[^/]+\\.server\\.ts$'] },
+      to: { dependencyTypes: ['core'], path: '^(node:)?(http|https|http2|net|tls|dgram)$' },
+    },
+  ],
+  required: [
+    {
+      // A "required" rule, so that it reaches every module, imports or not: a badly named file
+      // is asked to depend on something nothing is, and so always fails.
+      name: 'file-names',
+      severity: 'error',
+      comment: 'Files under apps/ and libs/ are named <name>.<role>.ts (index.ts and main.ts aside).',
+      module: {
+        path: '^(apps|libs)/.+\\.ts$',
+        pathNot: [
+          '/(index|main)\\.ts$',
+          `/(\\d+-)?${NAME}(\\.${NAME}){1,2}(\\.(spec|e2e-spec))?\\.ts$`,
+          ...UNRENAMED,
+        ],
+      },
+      to: { path: '^$' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|bench/scratch)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.check.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};
