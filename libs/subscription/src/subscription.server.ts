@@ -3,7 +3,8 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { RateLimiter } from './rate-limiter';
-import { renderSubscription } from './subscription.renderer';
+import { chooseFormat } from './format.selector';
+import { RenderedSubscription, renderSubscription } from './subscription.renderer';
 import { SUBSCRIPTION_LOOKUP, SubscriptionKey, SubscriptionLookup } from './subscription.types';
 
 const TOKEN = /^\/sub\/([A-Za-z0-9_-]{16,128})$/;
@@ -11,9 +12,22 @@ const TOKEN = /^\/sub\/([A-Za-z0-9_-]{16,128})$/;
 /** Rendered on a miss as well, so that a miss costs what a hit costs. */
 const DECOY: SubscriptionKey = {
   ownerId: 'decoy',
+  uuid: '00000000-0000-4000-8000-000000000000',
+  flow: '',
   status: 'ACTIVE',
   subscriptionEnd: new Date(0),
-  links: ['vless://00000000-0000-4000-8000-000000000000@example.invalid:443?type=tcp&security=none#decoy'],
+  nodes: [
+    {
+      link: 'vless://00000000-0000-4000-8000-000000000000@example.invalid:443?type=tcp&security=none#decoy',
+      remark: 'decoy',
+      host: 'example.invalid',
+      port: 443,
+      security: 'none',
+      transport: 'tcp',
+      serverName: '',
+      fingerprint: '',
+    },
+  ],
   uploadBytes: 0,
   downloadBytes: 0,
   totalBytes: 0,
@@ -75,13 +89,22 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnApplication
       this.log.error({ err: e }, 'subscription lookup failed');
       return this.end(res, 503);
     }
-    const rendered = renderSubscription(key ?? DECOY, {
-      plain: url.searchParams.get('format') === 'plain',
-      updateIntervalHours: this.config.subscription.updateIntervalHours,
-      title: this.config.subscription.title,
-    });
+    const { updateIntervalHours, title, publicUrl } = this.config.subscription;
+    let rendered: RenderedSubscription;
+    try {
+      rendered = await renderSubscription(key ?? DECOY, {
+        format: chooseFormat(req.headers['user-agent'], url.searchParams.get('format')),
+        updateIntervalHours,
+        title,
+        subscriptionUrl: `${publicUrl}/sub/${match[1]}`,
+        now: new Date(),
+      });
+    } catch (e) {
+      this.log.error({ err: e }, 'subscription rendering failed');
+      return this.end(res, key ? 500 : 404);
+    }
     if (!key) return this.end(res, 404);
-    res.writeHead(200, rendered.headers);
+    res.writeHead(rendered.status, rendered.headers);
     res.end(req.method === 'HEAD' ? undefined : rendered.body);
   }
 
