@@ -1,4 +1,4 @@
-/** Markup that is already safe to place in a page: the output of `html` or a trusted renderer. */
+/** Markup that is already safe to place in a page: the output of `markup` or a trusted renderer. */
 export class SafeHtml {
   constructor(readonly value: string) {}
   toString(): string {
@@ -24,7 +24,7 @@ function render(part: Part): string {
  * A template tag that escapes every interpolated value, in text and in quoted
  * attributes alike, unless it is SafeHtml; so no caller can forget to.
  */
-export function html(strings: TemplateStringsArray, ...values: Part[]): SafeHtml {
+export function markup(strings: TemplateStringsArray, ...values: Part[]): SafeHtml {
   let out = strings[0] ?? '';
   values.forEach((value, i) => {
     out += render(value) + (strings[i + 1] ?? '');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { toString as qrSvg } from 'qrcode';
-import { html, SafeHtml } from './html.template';
+import { markup, SafeHtml } from './html.template';
 import { keyNotice } from './subscription.notice';
 import { SubscriptionKey } from './subscription.types';
 
@@ -99,9 +99,9 @@ function daysLeft(end: Date, now: Date): string {
 
 function usage(key: SubscriptionKey): SafeHtml {
   const used = key.uploadBytes + key.downloadBytes;
-  if (key.totalBytes === 0) return html`<p>${formatBytes(used)} used <span class="muted">· no data limit</span></p>`;
+  if (key.totalBytes === 0) return markup`<p>${formatBytes(used)} used <span class="muted">· no data limit</span></p>`;
   const percent = Math.min(100, Math.round((used / key.totalBytes) * 100));
-  return html`<progress max="${key.totalBytes}" value="${Math.min(used, key.totalBytes)}">${percent}%</progress>
+  return markup`<progress max="${key.totalBytes}" value="${Math.min(used, key.totalBytes)}">${percent}%</progress>
     <p>${formatBytes(used)} of ${formatBytes(key.totalBytes)} used <span class="muted">(${percent}%)</span></p>`;
 }
 
@@ -122,58 +122,47 @@ export async function buildPage(
   );
   const nodes = key.nodes.map(
     (node, i) =>
-      html`<section>
+      markup`<section>
         <h2>${node.remark}</h2>
         <div class="qr" role="img" aria-label="QR code of the link">${new SafeHtml(qrs[i] ?? '')}</div>
         <p class="link">${node.link}</p>
       </section>`,
   );
   const apps = importLinks(opts.subscriptionUrl, opts.title).map(
-    ({ app, href }) => html`<a class="app" href="${href}">${app}</a>`,
+    ({ app, href }) => markup`<a class="app" href="${href}">${app}</a>`,
   );
-  const page = html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
-        <meta name="robots" content="noindex, nofollow" />
-        <title>${opts.title}</title>
-        <style>
-          ${new SafeHtml(STYLE)}
-        </style>
-      </head>
-      <body>
-        <main>
-          <h1>${opts.title} <span class="muted">· ${key.ownerId}</span></h1>
-          <section>
-            <span class="status${notice ? ' stopped' : ''}" id="status">${STATUS_LABEL[key.status] ?? key.status}</span>
-            ${notice ? html` <span class="muted">${notice}</span>` : ''} ${usage(key)}
-            <dl>
-              <dt>Expires</dt>
-              <dd id="expires">${end.toISOString().slice(0, 16).replace('T', ' ')} UTC</dd>
-              <dt>Time left</dt>
-              <dd id="days-left">${daysLeft(end, opts.now)}</dd>
-            </dl>
-          </section>
-          <section>
-            <h2>Subscription URL</h2>
-            <div class="row">
-              <input id="sub-url" readonly value="${opts.subscriptionUrl}" aria-label="Subscription URL" /><button
-                id="copy"
-                type="button"
-              >
-                Copy
-              </button>
-            </div>
-            <div class="apps">${apps}</div>
-          </section>
-          ${nodes}
-        </main>
-        <script>
-          ${new SafeHtml(SCRIPT)};
-        </script>
-      </body>
-    </html> `;
+  const page = markup`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow">
+<title>${opts.title}</title>
+<style>${new SafeHtml(STYLE)}</style>
+</head>
+<body>
+<main>
+<h1>${opts.title} <span class="muted">· ${key.ownerId}</span></h1>
+<section>
+  <span class="status${notice ? ' stopped' : ''}" id="status">${STATUS_LABEL[key.status] ?? key.status}</span>
+  ${notice ? markup` <span class="muted">${notice}</span>` : ''}
+  ${usage(key)}
+  <dl>
+    <dt>Expires</dt><dd id="expires">${end.toISOString().slice(0, 16).replace('T', ' ')} UTC</dd>
+    <dt>Time left</dt><dd id="days-left">${daysLeft(end, opts.now)}</dd>
+  </dl>
+</section>
+<section>
+  <h2>Subscription URL</h2>
+  <div class="row"><input id="sub-url" readonly value="${opts.subscriptionUrl}" aria-label="Subscription URL"><button id="copy" type="button">Copy</button></div>
+  <div class="apps">${apps}</div>
+</section>
+${nodes}
+</main>
+<script>${new SafeHtml(SCRIPT)}</script>
+</body>
+</html>
+`;
   return page.value;
 }
