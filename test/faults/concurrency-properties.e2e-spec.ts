@@ -50,7 +50,7 @@ describe('property: concurrent grant, renew and revoke for the same owners', () 
             else await s.api.revoke(owner(o.owner)).catch(() => undefined);
           }),
         );
-        const keys = (await s.api.list({ page_size: 1000 })).keys.filter((k) => k.owner_id.startsWith(`${prefix}-`));
+        const keys = (await s.api.listAll()).filter((k) => k.owner_id.startsWith(`${prefix}-`));
 
         for (let i = 0; i < 3; i++) {
           const active = keys.filter((k) => k.owner_id === owner(i) && k.status === 'ACTIVE');

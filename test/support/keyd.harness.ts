@@ -124,6 +124,17 @@ export class KeydClient {
   ): Promise<{ keys: ProtoKey[]; next_page_token: string }> {
     return this.call('ListKeys', req);
   }
+  /** Every key, page by page. */
+  async listAll(req: { status?: string } = {}): Promise<ProtoKey[]> {
+    const keys: ProtoKey[] = [];
+    let page_token = '';
+    do {
+      const page = await this.list({ ...req, page_size: 1000, page_token });
+      keys.push(...page.keys);
+      page_token = page.next_page_token;
+    } while (page_token);
+    return keys;
+  }
   reconcile(dry_run = false): Promise<ReconcileReport> {
     return this.call('Reconcile', { dry_run });
   }
@@ -246,11 +257,24 @@ export async function createKeyd(opts: KeydOptions): Promise<KeydProcess> {
 }
 
 /** Polls until check() is true or the time is up; returns the last result. */
-export async function eventually(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<boolean> {
+/**
+ * Polls until check's value is truthy and returns it; otherwise throws, naming
+ * the last value observed (or the last error thrown), so a failure says what
+ * was seen instead of "expected true".
+ */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs: number, intervalMs = 250): Promise<T> {
   const until = Date.now() + timeoutMs;
+  let last: unknown;
   for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= until) return false;
+    try {
+      const value = await check();
+      if (value) return value;
+      last = value;
+    } catch (e) {
+      last = e instanceof Error ? `threw ${e.message}` : e;
+    }
+    if (Date.now() >= until)
+      throw new Error(`not within ${timeoutMs} ms; last observed: ${JSON.stringify(last) ?? String(last)}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

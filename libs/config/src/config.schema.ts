@@ -11,7 +11,7 @@ const optionalText = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
-// One entry per environment variable; the README's table is written from this.
+// One entry per environment variable; config.schema.spec.ts checks the README's Configuration table lists each.
 export const configSchema = z.object({
   KEYD_DB_PATH: z.string().min(1).default('./data/keyd.sqlite'),
   KEYD_GRPC_LISTEN: hostPort.default('127.0.0.1:50051'),

@@ -10,7 +10,7 @@ export abstract class DomainError extends Error {
   }
 }
 
-export type DomainErrorCode = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED' | 'STORE_UNAVAILABLE';
+export type DomainErrorCode = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED';
 
 export class InvalidArgumentError extends DomainError {
   readonly code = 'INVALID_ARGUMENT';
@@ -36,8 +36,4 @@ export class UnauthenticatedError extends DomainError {
   constructor() {
     super('missing or invalid bearer token');
   }
-}
-
-export class StoreUnavailableError extends DomainError {
-  readonly code = 'STORE_UNAVAILABLE';
 }

@@ -28,7 +28,9 @@ function clientFor(
   callTimeoutMs = 2000,
   listener?: CoreCallListener,
 ) {
-  return new XrayClient({ core: { apiAddr: fake.addr, flavor, callTimeoutMs } } as never, listener);
+  const client = new XrayClient({ core: { apiAddr: fake.addr, flavor, callTimeoutMs } } as never);
+  if (listener) client.addCallListener(listener);
+  return client;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

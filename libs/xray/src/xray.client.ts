@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { coreFlavor, CoreFlavor } from './core.flavor';
 import { coreProtos, CoreProtos } from './core-protos.loader';
@@ -7,7 +7,6 @@ import { isUserExists, isUserNotFound, toCoreError } from './core-error.mapper';
 import { CoreInvalidUserError, CoreUnsupportedError } from './xray.errors';
 import {
   AddUserOutcome,
-  CORE_CALL_LISTENER,
   CoreCallListener,
   CoreOperation,
   CoreStat,
@@ -45,11 +44,7 @@ export class XrayClient implements OnApplicationShutdown {
   private readonly timeoutMs: number;
   private readonly listeners: CoreCallListener[] = [];
 
-  constructor(
-    @Inject(KEYD_CONFIG) config: Pick<KeydConfig, 'core'> | { core: XrayClientOptions },
-    @Optional() @Inject(CORE_CALL_LISTENER) listener?: CoreCallListener,
-  ) {
-    if (listener) this.listeners.push(listener);
+  constructor(@Inject(KEYD_CONFIG) config: Pick<KeydConfig, 'core'> | { core: XrayClientOptions }) {
     const { apiAddr, flavor, callTimeoutMs } = config.core;
     this.flavor = coreFlavor(flavor);
     this.protos = coreProtos(this.flavor);

@@ -25,5 +25,3 @@ export type CoreOperation = 'add_user' | 'remove_user' | 'sys_stats' | 'list_use
 export interface CoreCallListener {
   onCoreCall(operation: CoreOperation, result: string, seconds: number): void;
 }
-
-export const CORE_CALL_LISTENER = Symbol('CORE_CALL_LISTENER');

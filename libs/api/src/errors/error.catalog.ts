@@ -13,6 +13,5 @@ export const ERROR_CATALOG: Record<DomainErrorCode | 'INTERNAL', TransportStatus
   NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: HttpStatus.NOT_FOUND },
   CONFLICT: { grpc: GrpcStatus.FAILED_PRECONDITION, http: HttpStatus.CONFLICT },
   UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, http: HttpStatus.UNAUTHORIZED },
-  STORE_UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: HttpStatus.SERVICE_UNAVAILABLE },
   INTERNAL: { grpc: GrpcStatus.INTERNAL, http: HttpStatus.INTERNAL_SERVER_ERROR },
 };

@@ -20,9 +20,3 @@ export class ManualClock implements Clock {
     this.at += ms;
   }
 }
-
-/**
- * Reads Date, which jest's modern fake timers replace: time moves exactly with
- * jest.advanceTimersByTime, so a timer callback sees the instant it was due.
- */
-export const fakeTimersClock: Clock = { now: () => new Date(Date.now()) };
