@@ -4,17 +4,19 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { GRPC_LOADER_OPTIONS, GRPC_PACKAGES, grpcProtoFiles, setupOpenApi, tolerateMalformedRequests } from '@keyd/api';
 import { ConfigError, KeydConfig, loadConfig } from '@keyd/config';
-import { createLogger, NestPinoLogger } from '@keyd/observability';
+import { createLogger, hardenHttpServer, installProcessGuards, NestPinoLogger } from '@keyd/observability';
 import { AppModule } from './app.module';
 
 async function bootstrap(config: KeydConfig): Promise<void> {
   const logger = createLogger(config.log.level);
+  installProcessGuards(logger);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.create(config, logger), {
     logger: new NestPinoLogger(logger),
     bodyParser: false,
   });
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
   app.disable('x-powered-by');
+  hardenHttpServer(app.getHttpServer(), { maxConnections: config.http.maxConnections });
   setupOpenApi(app);
   app.connectMicroservice<MicroserviceOptions>(
     {
@@ -24,6 +26,8 @@ async function bootstrap(config: KeydConfig): Promise<void> {
         protoPath: grpcProtoFiles(),
         url: `${config.grpc.listen.host}:${config.grpc.listen.port}`,
         loader: GRPC_LOADER_OPTIONS,
+        // keyd's requests are a few hundred bytes; grpc-js would otherwise buffer up to 4 MiB per message.
+        maxReceiveMessageLength: 1024 * 1024,
         onLoadPackageDefinition: (definition) =>
           tolerateMalformedRequests(definition as unknown as Record<string, unknown>),
       },

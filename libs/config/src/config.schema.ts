@@ -1,3 +1,4 @@
+import { compile } from 'proxy-addr';
 import { z } from 'zod';
 
 const hostPort = z.string().refine((v) => {
@@ -19,6 +20,7 @@ export const configSchema = z.object({
   KEYD_API_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   KEYD_ADMIN_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   KEYD_HTTP_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  KEYD_HTTP_MAX_CONNECTIONS: int(1, 1_000_000).default(512),
   KEYD_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   KEYD_NODE_NAME: z
     .string()
@@ -65,6 +67,29 @@ export const configSchema = z.object({
   ),
   KEYD_SUB_RATE_PER_MINUTE: int(1, 100_000).default(30),
   KEYD_SUB_RATE_BURST: int(1, 100_000).default(10),
+  KEYD_SUB_TRUSTED_PROXIES: optionalText.pipe(
+    z
+      .string()
+      .optional()
+      .transform((v) =>
+        v === undefined
+          ? []
+          : v
+              .split(',')
+              .map((a) => a.trim())
+              .filter(Boolean),
+      )
+      .refine((list) => {
+        try {
+          compile(list);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be a comma-separated list of IP addresses or CIDRs (or loopback, linklocal, uniquelocal)'),
+  ),
+  KEYD_SUB_MAX_CONNECTIONS: int(1, 1_000_000).default(2048),
+  KEYD_SUB_MAX_CONNECTIONS_PER_CLIENT: int(1, 1_000_000).default(32),
   KEYD_SUB_UPDATE_INTERVAL_HOURS: int(1, 168).default(12),
   KEYD_SUB_TITLE: z.string().min(1).max(64).optional(),
   XRAY_REALITY_FINGERPRINT: z

@@ -9,7 +9,7 @@ export interface Listen {
 export interface KeydConfig {
   db: { path: string };
   grpc: { listen: Listen; apiToken?: string };
-  http: { listen: Listen; adminToken?: string; bodyLimitBytes: number };
+  http: { listen: Listen; adminToken?: string; bodyLimitBytes: number; maxConnections: number };
   log: { level: string };
   node: { name: string };
   core: {
@@ -32,6 +32,11 @@ export interface KeydConfig {
     publicUrl: string;
     ratePerMinute: number;
     rateBurst: number;
+    /** Proxies whose X-Forwarded-For names the client: addresses, CIDRs or proxy-addr's named ranges. */
+    trustedProxies: string[];
+    maxConnections: number;
+    /** Per client address (IPv6 per /64); connections from trusted proxies are not counted. */
+    maxConnectionsPerClient: number;
     updateIntervalHours: number;
     title: string;
   };

@@ -4,3 +4,6 @@ export * from './readiness';
 export * from './observability.module';
 export * from './metrics';
 export * from './in-flight';
+export * from './client-address.resolver';
+export * from './listener.hardening';
+export * from './process.guards';

@@ -1,13 +1,15 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
-import { AppLogger, LOGGER } from '@keyd/observability';
+import { AppLogger, ClientAddresses, clientKey, hardenHttpServer, LOGGER } from '@keyd/observability';
 import { RateLimiter } from './rate-limiter';
 import { chooseFormat } from './format.selector';
 import { RenderedSubscription, renderSubscription } from './subscription.renderer';
 import { SUBSCRIPTION_LOOKUP, SubscriptionKey, SubscriptionLookup } from './subscription.types';
 
 const TOKEN = /^\/sub\/([A-Za-z0-9_-]{16,128})$/;
+/** A subscription request is a short line and a few headers; anything larger is refused with 431. */
+const MAX_HEADER_BYTES = 8 * 1024;
 
 /** Rendered on a miss as well, so that a miss costs what a hit costs. */
 const DECOY: SubscriptionKey = {
@@ -42,6 +44,7 @@ const DECOY: SubscriptionKey = {
 export class SubscriptionServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private server?: Server;
   private readonly limiter: RateLimiter;
+  private readonly clients: ClientAddresses;
 
   constructor(
     @Inject(SUBSCRIPTION_LOOKUP) private readonly lookup: SubscriptionLookup,
@@ -50,14 +53,20 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnApplication
   ) {
     const { ratePerMinute, rateBurst } = config.subscription;
     this.limiter = new RateLimiter(ratePerMinute, rateBurst);
+    this.clients = new ClientAddresses(config.subscription.trustedProxies);
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { host, port } = this.config.subscription.listen;
-    this.server = createServer((req, res) => {
+    const { listen, maxConnections, maxConnectionsPerClient } = this.config.subscription;
+    const { host, port } = listen;
+    this.server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
       this.handle(req, res).catch((e: unknown) => this.fail(res, e));
     });
-    this.server.keepAliveTimeout = 5000;
+    hardenHttpServer(this.server, {
+      maxConnections,
+      maxConnectionsPerClient,
+      exempt: (address) => this.clients.isTrustedProxy(address),
+    });
     await new Promise<void>((resolve, reject) => {
       this.server?.once('error', reject);
       this.server?.listen(port, host, () => resolve());
@@ -75,10 +84,10 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnApplication
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://sub.invalid');
-    const match = TOKEN.exec(url.pathname);
+    const { path, query } = splitTarget(req.url);
+    const match = TOKEN.exec(path);
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !match) return this.end(res, 404);
-    if (!this.limiter.take(req.socket.remoteAddress ?? 'unknown')) {
+    if (!this.limiter.take(clientKey(this.clients.of(req)))) {
       res.setHeader('Retry-After', '60');
       return this.end(res, 429);
     }
@@ -93,7 +102,7 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnApplication
     let rendered: RenderedSubscription;
     try {
       rendered = await renderSubscription(key ?? DECOY, {
-        format: chooseFormat(req.headers['user-agent'], url.searchParams.get('format')),
+        format: chooseFormat(req.headers['user-agent'], query.get('format')),
         updateIntervalHours,
         title,
         subscriptionUrl: `${publicUrl}/sub/${match[1]}`,
@@ -120,4 +129,16 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnApplication
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
     res.end();
   }
+}
+
+/**
+ * The request target as sent, split without URL parsing: a target such as
+ * `//x:99999` is not a valid URL, and a client must not be able to make the
+ * parser throw.
+ */
+function splitTarget(target = '/'): { path: string; query: URLSearchParams } {
+  const q = target.indexOf('?');
+  return q < 0
+    ? { path: target, query: new URLSearchParams() }
+    : { path: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) };
 }

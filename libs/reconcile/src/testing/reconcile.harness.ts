@@ -87,7 +87,7 @@ export class ReconcileHarness {
     const config: KeydConfig = {
       db: { path: join(dir, 'keyd.sqlite') },
       grpc: { listen: { host: '127.0.0.1', port: 0 } },
-      http: { listen: { host: '127.0.0.1', port: 0 }, bodyLimitBytes: 65_536 },
+      http: { listen: { host: '127.0.0.1', port: 0 }, bodyLimitBytes: 65_536, maxConnections: 512 },
       log: { level: 'silent' },
       node: { name: 'default' },
       core: {
@@ -109,6 +109,9 @@ export class ReconcileHarness {
         publicUrl: 'http://127.0.0.1:8081',
         ratePerMinute: 60,
         rateBurst: 10,
+        trustedProxies: [],
+        maxConnections: 2048,
+        maxConnectionsPerClient: 32,
         updateIntervalHours: 12,
         title: 'keyd',
       },

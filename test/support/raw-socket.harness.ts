@@ -1,0 +1,87 @@
+import * as net from 'net';
+import * as tls from 'tls';
+
+export interface RawAnswer {
+  /** Everything the server sent before closing or before the wait ended. */
+  bytes: Buffer;
+  /** The server closed the connection (rather than the wait ending). */
+  closed: boolean;
+}
+
+/**
+ * Opens a TCP connection, writes the bytes as they are, and collects what comes
+ * back until the server closes or waitMs passes; then the socket is destroyed.
+ */
+export function sendRaw(
+  host: string,
+  port: number,
+  payload: Buffer | string,
+  opts: { waitMs?: number; localAddress?: string } = {},
+): Promise<RawAnswer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect({ host, port, localAddress: opts.localAddress });
+    let timer: NodeJS.Timeout | undefined;
+    const done = (closed: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ bytes: Buffer.concat(chunks), closed });
+    };
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => undefined);
+    socket.on('close', () => done(true));
+    socket.on('connect', () => {
+      socket.write(payload);
+      timer = setTimeout(() => done(false), opts.waitMs ?? 1500);
+    });
+  });
+}
+
+/** The HTTP status of the first response line, or null when the server sent no HTTP response. */
+export function statusOf(answer: RawAnswer): number | null {
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(answer.bytes.toString('latin1'));
+  return m ? Number(m[1]) : null;
+}
+
+/** A real TLS ClientHello, as a TLS client sends it first on a connection. */
+export function captureClientHello(): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let client: tls.TLSSocket | undefined;
+    const server = net.createServer((socket) => {
+      socket.once('data', (hello: Buffer) => {
+        socket.destroy();
+        client?.destroy();
+        server.close();
+        resolve(hello);
+      });
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      client = tls.connect({ host: '127.0.0.1', port, servername: 'keyd.example' });
+      client.on('error', () => undefined);
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Opens a connection that sends a request head one byte at a time and never finishes it. */
+export function dribble(
+  host: string,
+  port: number,
+  opts: { intervalMs: number; localAddress?: string },
+): { socket: net.Socket; closed: Promise<void>; stop: () => void } {
+  const head = Buffer.from(`GET /sub/${'d'.repeat(32)} HTTP/1.1\r\nHost: keyd\r\nX-Slow: ${'a'.repeat(10_000)}`);
+  const socket = net.connect({ host, port, localAddress: opts.localAddress });
+  let at = 0;
+  const timer = setInterval(() => {
+    if (socket.writable && at < head.length) socket.write(head.subarray(at, ++at));
+  }, opts.intervalMs);
+  socket.on('error', () => undefined);
+  socket.once('close', () => clearInterval(timer));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const stop = () => {
+    clearInterval(timer);
+    socket.destroy();
+  };
+  return { socket, closed, stop };
+}
