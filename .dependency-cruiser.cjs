@@ -80,21 +80,21 @@ module.exports = {
       name: 'libs-through-their-index',
       severity: 'error',
       comment:
-        'A lib is imported by others only as @keyd/<lib> (its src/index.ts), or @keyd/xray/testing; never by a path into its files.',
+        'A lib is imported by others only as @keyd/<lib> (its src/index.ts), or a testing entry (@keyd/xray/testing, @keyd/subscription/testing); never by a path into its files.',
       from: { path: '^libs/([^/]+)/' },
       to: {
         path: '^libs/',
-        pathNot: ['^libs/$1/', '^libs/[^/]+/src/index\\.ts$', '^libs/xray/src/testing/fake-core\\.ts$'],
+        pathNot: ['^libs/$1/', '^libs/[^/]+/src/index\\.ts$', '^libs/xray/src/testing/fake-core\\.ts$', '^libs/subscription/src/testing/client-schemas\\.validator\\.ts$'],
       },
     },
     {
       name: 'libs-through-their-index-outside',
       severity: 'error',
-      comment: 'apps, test and bench also import a lib only as @keyd/<lib>, or @keyd/xray/testing.',
+      comment: 'apps, test and bench also import a lib only as @keyd/<lib>, or a testing entry (@keyd/xray/testing, @keyd/subscription/testing).',
       from: { path: '^(apps|test|bench)/' },
       to: {
         path: '^libs/',
-        pathNot: ['^libs/[^/]+/src/index\\.ts$', '^libs/xray/src/testing/fake-core\\.ts$'],
+        pathNot: ['^libs/[^/]+/src/index\\.ts$', '^libs/xray/src/testing/fake-core\\.ts$', '^libs/subscription/src/testing/client-schemas\\.validator\\.ts$'],
       },
     },
     {

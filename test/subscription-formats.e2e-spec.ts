@@ -6,7 +6,7 @@ import jsQR from 'jsqr';
 import { chromium } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { parse } from 'yaml';
-import { checkSingBox } from '../libs/subscription/src/testing/client-schemas.validator';
+import { checkSingBox } from '@keyd/subscription/testing';
 import { CORE_BIN, CoreProcess, startCore } from './support/core.harness';
 import { createKeyd, KeydProcess } from './support/keyd.harness';
 import { freePorts, LOOPBACK } from './support/ports.harness';
