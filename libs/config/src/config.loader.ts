@@ -39,6 +39,7 @@ function shape(c: RawConfig): KeydConfig {
     },
     reconcile: { intervalSeconds: c.KEYD_RECONCILE_INTERVAL_SECONDS },
     stats: { intervalSeconds: c.KEYD_STATS_INTERVAL_SECONDS },
+    requests: { retentionDays: c.KEYD_REQUEST_ID_RETENTION_DAYS },
     subscription: {
       listen: listen(c.KEYD_SUB_LISTEN),
       publicUrl: (c.KEYD_SUB_PUBLIC_URL ?? `http://${c.KEYD_SUB_LISTEN}`).replace(/\/+$/, ''),

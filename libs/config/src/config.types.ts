@@ -26,6 +26,8 @@ export interface KeydConfig {
   };
   reconcile: { intervalSeconds: number };
   stats: { intervalSeconds: number };
+  /** How long a grant's request_id is remembered, so that a retry within it gets the first answer. */
+  requests: { retentionDays: number };
   subscription: {
     listen: Listen;
     /** Where clients reach the subscription listener, without a trailing slash. */

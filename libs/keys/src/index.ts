@@ -11,3 +11,4 @@ export * from './key.events';
 export * from './key-link.builder';
 export * from './owner-locks';
 export * from './key-input.validation';
+export * from './request-ledger.pruner';

@@ -13,6 +13,7 @@ import { KeySyncService } from './key-sync.service';
 import { KeyViews } from './key.views';
 import { KeysService } from './keys.service';
 import { OwnerLocks } from './owner-locks';
+import { RequestLedgerPruner } from './request-ledger.pruner';
 
 @Module({
   imports: [StoreModule, XrayModule],
@@ -26,6 +27,7 @@ import { OwnerLocks } from './owner-locks';
     KeySyncService,
     KeyLinkBuilder,
     KeyViews,
+    RequestLedgerPruner,
     { provide: OwnerLocks, useValue: new OwnerLocks() },
     { provide: KeyEvents, useValue: new KeyEvents() },
     { provide: CLOCK, useValue: systemClock },

@@ -119,6 +119,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly coreReadFailures = new Counter({
+    name: 'keyd_core_read_failures_total',
+    help: 'Failed reads of the core that features depend on (usage_poll, user_listing)',
+    labelNames: ['read'] as const,
+    registers: [this.registry],
+  });
+
   readonly usageBytes = new Counter({
     name: 'keyd_usage_bytes_total',
     help: 'Bytes counted for keys, by direction',

@@ -2,21 +2,24 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppLogger, LOGGER } from './logger';
 import { InFlight } from './in-flight';
 import { Metrics } from './metrics';
+import { CoreReads } from './core-reads';
 import { Readiness } from './readiness';
 
 @Global()
 @Module({})
 export class ObservabilityModule {
   static forRoot(logger: AppLogger, readiness: Readiness): DynamicModule {
+    const metrics = new Metrics();
     return {
       module: ObservabilityModule,
       providers: [
         { provide: LOGGER, useValue: logger },
         { provide: Readiness, useValue: readiness },
-        { provide: Metrics, useValue: new Metrics() },
+        { provide: Metrics, useValue: metrics },
+        { provide: CoreReads, useValue: new CoreReads(metrics, logger) },
         { provide: InFlight, useValue: new InFlight() },
       ],
-      exports: [LOGGER, Readiness, Metrics, InFlight],
+      exports: [LOGGER, Readiness, Metrics, CoreReads, InFlight],
     };
   }
 }

@@ -60,6 +60,11 @@ export class CoreRecovery {
     }
   }
 
+  /** What a full re-push would add, for a dry run. */
+  async countFullPush(): Promise<number> {
+    return (await this.keys.countByStatus()).ACTIVE;
+  }
+
   /** Probes by adding: a key that must be present anyway is either found or put back. */
   private async holds(key: Key, totals: PushTotals): Promise<boolean> {
     const outcome = await this.sync.push(key);

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
-import { KeyRepository } from '@keyd/store';
+import { CoreReads } from '@keyd/observability';
 import { CoreError, CoreUser, XrayClient } from '@keyd/xray';
 import { CoreRecovery } from './core-recovery.service';
 import { LiveDrift } from './live-drift.service';
@@ -16,20 +16,17 @@ export class CoreRepair {
     private readonly core: XrayClient,
     private readonly drift: LiveDrift,
     private readonly recovery: CoreRecovery,
-    private readonly keys: KeyRepository,
+    private readonly reads: CoreReads,
     @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
   ) {}
 
-  /** Returns whether recovery is still needed afterwards. */
+  /**
+   * Returns whether recovery is still needed afterwards. A listing that fails
+   * (too large, a deadline, anything but a core that cannot list) falls back to
+   * recovery, as on a core without listings: it never skips it.
+   */
   async repair(report: ReconcileReport, reason: string, recoveryNeeded: boolean): Promise<boolean> {
-    let live: CoreUser[] | null;
-    try {
-      live = await this.core.listUsers(this.config.core.inboundTag);
-    } catch (e) {
-      if (!(e instanceof CoreError)) throw e;
-      report.failed++;
-      return recoveryNeeded;
-    }
+    const live = await this.listing(report);
     if (live) {
       await this.drift.repair(
         live.map((u) => u.email),
@@ -47,19 +44,27 @@ export class CoreRepair {
 
   /** What repair would change, without changing it. */
   async count(report: ReconcileReport): Promise<void> {
-    let live: CoreUser[] | null;
-    try {
-      live = await this.core.listUsers(this.config.core.inboundTag);
-    } catch (e) {
-      if (!(e instanceof CoreError)) throw e;
-      return;
-    }
+    const live = await this.listing(null);
     if (live)
       return this.drift.count(
         live.map((u) => u.email),
         report,
       );
     // Without a listing, a suspected restart may have lost every active key.
-    if (report.coreRestartDetected) report.added += (await this.keys.countByStatus()).ACTIVE;
+    if (report.coreRestartDetected) report.added += await this.recovery.countFullPush();
+  }
+
+  /** The core's users, or null when it cannot list them or the listing failed. */
+  private async listing(report: ReconcileReport | null): Promise<CoreUser[] | null> {
+    try {
+      const live = await this.core.listUsers(this.config.core.inboundTag);
+      if (live) this.reads.succeeded('user_listing');
+      return live;
+    } catch (e) {
+      if (!(e instanceof CoreError)) throw e;
+      this.reads.failed('user_listing', e.message);
+      if (report) report.failed++;
+      return null;
+    }
   }
 }

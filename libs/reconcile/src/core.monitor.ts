@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
-import { AppLogger, LOGGER, Readiness } from '@keyd/observability';
+import { AppLogger, CoreReads, LOGGER, Readiness } from '@keyd/observability';
 import { XrayClient } from '@keyd/xray';
 import { CoreStateEvent } from './reconcile.types';
 
@@ -21,6 +21,8 @@ export class CoreMonitor extends EventEmitter<{ change: [CoreStateEvent] }> impl
   constructor(
     private readonly core: XrayClient,
     private readonly readiness: Readiness,
+    /** How the reads that features depend on went, shown next to the core's reachability. */
+    readonly reads: CoreReads,
     @Inject(LOGGER) private readonly log: AppLogger,
     @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
   ) {

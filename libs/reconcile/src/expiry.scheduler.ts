@@ -5,6 +5,9 @@ import { KeyRepository } from '@keyd/store';
 
 // setTimeout stores its delay in 32 bits; a later expiry is re-armed from an earlier wake-up.
 const MAX_DELAY_MS = 2 ** 31 - 1;
+// A failing run (the database unwritable, say) leaves the same key due: retry it later, not at once.
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 30_000;
 
 /**
  * Wakes exactly when the earliest active key ends, instead of waiting for the
@@ -18,6 +21,7 @@ export class ExpiryScheduler implements OnModuleDestroy {
   private onDue: () => Promise<void> = async () => undefined;
   private stopped = false;
   private rearming: Promise<void> | null = null;
+  private failures = 0;
 
   constructor(
     private readonly keys: KeyRepository,
@@ -45,7 +49,7 @@ export class ExpiryScheduler implements OnModuleDestroy {
     this.rearming ??= this.keys
       .nextExpiry()
       .then((next) => {
-        if (next) this.arm(next.getTime());
+        if (next) this.arm(Math.max(next.getTime(), this.clock.now().getTime() + this.backoffMs()));
         else this.disarm();
       })
       .catch((e: unknown) => this.log.error({ err: e }, 'cannot read the next expiry'))
@@ -78,9 +82,15 @@ export class ExpiryScheduler implements OnModuleDestroy {
     this.armedFor = null;
     try {
       await this.onDue();
+      this.failures = 0;
     } catch (e) {
-      this.log.error({ err: e }, 'expiry run failed');
+      this.failures++;
+      this.log.error({ err: e, retry_in_ms: this.backoffMs() }, 'expiry run failed');
     }
     await this.rearm();
+  }
+
+  private backoffMs(): number {
+    return this.failures ? Math.min(RETRY_MIN_MS * 2 ** (this.failures - 1), RETRY_MAX_MS) : 0;
   }
 }

@@ -7,6 +7,8 @@ import { KeyRepository } from '@keyd/store';
 import { CoreError, XrayClient } from '@keyd/xray';
 import { ReconcileReport } from './reconcile.types';
 
+const UNKNOWN_CONCURRENCY = 32;
+
 interface Drift {
   missing: Key[];
   extra: { email: string; key?: Key }[];
@@ -34,6 +36,7 @@ export class LiveDrift {
       if (outcome === 'failed') report.failed++;
       else report.added++;
     }
+    const unknown: string[] = [];
     for (const { email, key } of extra) {
       this.log.warn(
         {
@@ -52,14 +55,27 @@ export class LiveDrift {
         else report.removed++;
         continue;
       }
-      try {
-        await this.core.removeUser(this.config.core.inboundTag, email);
-        report.unknownRemoved++;
-      } catch (e) {
-        if (!(e instanceof CoreError)) throw e;
-        report.failed++;
-      }
+      unknown.push(email);
     }
+    await this.removeUnknown(unknown, report);
+  }
+
+  /** Users no key accounts for have no bookkeeping to keep, so they go in parallel. */
+  private async removeUnknown(emails: string[], report: ReconcileReport): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < emails.length) {
+        const email = emails[next++];
+        try {
+          await this.core.removeUser(this.config.core.inboundTag, email);
+          report.unknownRemoved++;
+        } catch (e) {
+          if (!(e instanceof CoreError)) throw e;
+          report.failed++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(UNKNOWN_CONCURRENCY, emails.length) }, worker));
   }
 
   /**

@@ -180,4 +180,40 @@ describe('ReconcileService against a core that lists its users', () => {
     expect(counts(real)).toEqual({ added: 2, removed: 2, expired: 0, failed: 0, unknownRemoved: 1 });
     expect(counts(dry)).toEqual(counts(real));
   });
+
+  it('falls back to recovery when the listing fails after a restart, and shows the failure', async () => {
+    const alice = await h.grant('alice');
+    const bob = await h.grant('bob');
+    h.fake.setUptime(500);
+    await h.reconcile.run({ reason: 'startup' });
+
+    h.fake.restart();
+    // What a listing over the client's receive limit answers.
+    h.fake.failNextOf('GetInboundUsers', 8, 'Received message larger than max (5242880 vs. 4194304)');
+    const report = await h.reconcile.run({ reason: 'core restarted' });
+
+    expect(report.failed).toBe(1);
+    expect(h.coreEmails()).toEqual(emailsOf([alice, bob]));
+    const listing = h.monitor.reads.snapshot().user_listing;
+    expect(listing).toMatchObject({ failures: 1, lastError: expect.stringContaining('larger than max') });
+
+    await h.reconcile.run({ reason: 'periodic' });
+    expect(h.monitor.reads.snapshot().user_listing).toMatchObject({ failures: 1, lastError: null });
+  });
+
+  it("repairs a core holding 50k users the database does not know, past SQLite's parameter limit", async () => {
+    const alice = await h.grant('alice');
+    const strangers = Array.from({ length: 50_000 }, (_, i) => ({
+      email: `stranger-${i}@example.com`,
+      uuid: `0b8a4ac3-5c5e-4f4e-9d3b-${String(i).padStart(12, '0')}`,
+      flow: '',
+      level: 0,
+    }));
+    h.fake.seedUsers(strangers);
+
+    const report = await h.reconcile.run({ reason: 'periodic' });
+
+    expect(counts(report)).toEqual({ added: 0, removed: 0, expired: 0, failed: 0, unknownRemoved: 50_000 });
+    expect(h.coreEmails()).toEqual([alice.email]);
+  }, 120_000);
 });

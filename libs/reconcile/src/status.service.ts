@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { KeyStatus } from '@keyd/domain';
+import { CoreRead, CoreReadState } from '@keyd/observability';
 import { KeyRepository } from '@keyd/store';
 import { ConfigFileStatus, ConfigFileWriter } from './config-file.writer';
 import { CoreMonitor } from './core.monitor';
@@ -17,6 +18,7 @@ export interface DaemonStatus {
     inboundTag: string;
     uptimeSeconds: number | null;
     restartsDetected: number;
+    reads: Record<CoreRead, CoreReadState>;
   };
   lastReconcile: (ReconcileReport & { finishedAt: Date }) | null;
   configFile: ConfigFileStatus;
@@ -44,6 +46,7 @@ export class StatusService {
         inboundTag: this.config.core.inboundTag,
         uptimeSeconds: this.monitor.uptimeSeconds,
         restartsDetected: this.monitor.restartsDetected,
+        reads: this.monitor.reads.snapshot(),
       },
       lastReconcile: this.reconcile.lastPass,
       configFile: this.configFile.status(),

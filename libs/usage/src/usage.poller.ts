@@ -11,6 +11,8 @@ import { coreRestarted, CounterReading, parseUserCounters, periodStarts, usageDe
 export interface UsagePollReport {
   /** False when the core could not be read; period resets ran anyway. */
   read: boolean;
+  /** Why the core could not be read. */
+  readError?: string;
   coreRestarted: boolean;
   keysCounted: number;
   uplinkBytes: number;
@@ -25,6 +27,8 @@ interface Sample {
   uptimeSeconds: number;
   readings: Map<string, CounterReading>;
 }
+
+type SampleResult = { sample: Sample } | { sample: null; error?: string };
 
 /**
  * Reads the core's per-user counters without resetting them, and turns them
@@ -76,7 +80,8 @@ export class UsagePoller
     const started = Date.now();
     this.log.debug({ event: 'usage-poll' }, 'usage poll started');
     const now = this.clock.now();
-    const sample = await this.sample();
+    const sampled = await this.sample();
+    const sample = sampled.sample;
     const previous = await this.usage.statsClock();
     const restarted = sample ? coreRestarted(previous, sample.uptimeSeconds, now) : false;
     const deltas = sample
@@ -99,6 +104,7 @@ export class UsagePoller
     await this.sync.converge([...outcome.reactivated, ...outcome.suspended]);
     const report: UsagePollReport = {
       read: sample !== null,
+      readError: sampled.sample ? undefined : sampled.error,
       coreRestarted: restarted,
       keysCounted: deltas.length,
       uplinkBytes: deltas.reduce((n, d) => n + d.uplink, 0),
@@ -121,17 +127,17 @@ export class UsagePoller
    * pair old counters with a new uptime and count them twice, so that sample
    * is dropped and the next poll reads a settled core.
    */
-  private async sample(): Promise<Sample | null> {
+  private async sample(): Promise<SampleResult> {
     try {
       const before = await this.core.sysStats();
       const stats = await this.core.queryStats('user>>>');
       const after = await this.core.sysStats();
-      if (after.uptimeSeconds < before.uptimeSeconds) return null;
-      return { uptimeSeconds: before.uptimeSeconds, readings: parseUserCounters(stats) };
+      if (after.uptimeSeconds < before.uptimeSeconds) return { sample: null };
+      return { sample: { uptimeSeconds: before.uptimeSeconds, readings: parseUserCounters(stats) } };
     } catch (e) {
       if (!(e instanceof CoreError)) throw e;
-      this.log.debug({ err: e.message }, 'usage poll: core not readable');
-      return null;
+      // Logged at warn by whoever records the report: no usage is counted and no limit enforced meanwhile.
+      return { sample: null, error: e.message };
     }
   }
 }

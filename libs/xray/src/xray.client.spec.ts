@@ -275,6 +275,19 @@ describe.each([
     });
 
     if (lists) {
+      it('reads a listing larger than 4 MiB, the size of 40k users', async () => {
+        const users = Array.from({ length: 40_000 }, (_, i) => ({
+          email: `owner-${i}.0b8a4ac3-5c5e-4f4e-9d3b-${String(i).padStart(12, '0')}`,
+          uuid: `0b8a4ac3-5c5e-4f4e-9d3b-${String(i).padStart(12, '0')}`,
+          flow: FLOW,
+          level: 0,
+        }));
+        fake.seedUsers(users);
+        const listed = await client.listUsers(TAG);
+        expect(listed).toHaveLength(users.length);
+        expect(listed?.[39_999]).toEqual(users[39_999]);
+      });
+
       it('throws CoreInboundNotFoundError for an unknown tag', async () => {
         await expect(client.listUsers('no-such-inbound')).rejects.toBeInstanceOf(CoreInboundNotFoundError);
       });
@@ -282,6 +295,17 @@ describe.each([
   });
 
   describe('queryStats', () => {
+    it('reads a poll larger than 4 MiB, the counters of 30k users', async () => {
+      const email = (i: number) => `owner-${i}.0b8a4ac3-5c5e-4f4e-9d3b-${String(i).padStart(12, '0')}`;
+      for (let i = 0; i < 30_000; i++) {
+        fake.setStat(`user>>>${email(i)}>>>traffic>>>uplink`, i);
+        fake.setStat(`user>>>${email(i)}>>>traffic>>>downlink`, 2 * i);
+      }
+      const stats = await client.queryStats('user>>>');
+      expect(stats).toHaveLength(60_000);
+      expect(stats).toContainEqual({ name: `user>>>${email(29_999)}>>>traffic>>>downlink`, value: 59_998 });
+    });
+
     it('returns the counters whose name contains the pattern', async () => {
       fake.setStat(`user>>>${alice.email}>>>traffic>>>uplink`, 1000);
       fake.setStat(`user>>>${alice.email}>>>traffic>>>downlink`, 5000);

@@ -17,6 +17,12 @@ import {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * A poll answers about 160 bytes per user and a listing about 150, so grpc-js's
+ * default of 4 MiB stops at about 25k users. This fits 500k users with room to spare.
+ */
+export const CORE_MAX_RECEIVE_BYTES = 256 * 1024 * 1024;
+
 type Unary = (
   req: unknown,
   meta: grpc.Metadata,
@@ -53,6 +59,7 @@ export class XrayClient implements OnApplicationShutdown {
       // A restarted core should be found again within a probe or two, not after the default 2-minute backoff.
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 2000,
+      'grpc.max_receive_message_length': CORE_MAX_RECEIVE_BYTES,
     };
     const credentials = grpc.credentials.createInsecure();
     this.channel = new grpc.Channel(apiAddr, credentials, options);

@@ -54,6 +54,17 @@ export function toHttpStatus(s: DaemonStatus) {
       inbound_tag: s.core.inboundTag,
       uptime_seconds: s.core.uptimeSeconds,
       restarts_detected: s.core.restartsDetected,
+      reads: Object.fromEntries(
+        Object.entries(s.core.reads).map(([read, r]) => [
+          read,
+          {
+            failures: r.failures,
+            last_failure_at: iso(r.lastFailureAt),
+            last_error: r.lastError,
+            last_success_at: iso(r.lastSuccessAt),
+          },
+        ]),
+      ),
     },
     last_reconcile: s.lastReconcile && {
       ...toHttpReport(s.lastReconcile),

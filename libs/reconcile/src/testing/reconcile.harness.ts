@@ -13,7 +13,7 @@ import {
   KeySyncService,
   OwnerLocks,
 } from '@keyd/keys';
-import { AppLogger, createLogger, Readiness } from '@keyd/observability';
+import { AppLogger, CoreReads, createLogger, Metrics, Readiness } from '@keyd/observability';
 import { CoreStateRepository, KeyRepository, NodeRecord, NodeRepository, StoreDatabase } from '@keyd/store';
 import { XrayClient } from '@keyd/xray';
 // The fake core is deliberately not exported from @keyd/xray, so production code cannot reach it.
@@ -104,6 +104,7 @@ export class ReconcileHarness {
       },
       reconcile: { intervalSeconds: 3600 },
       stats: { intervalSeconds: 3600 },
+      requests: { retentionDays: 30 },
       subscription: {
         listen: { host: '127.0.0.1', port: 0 },
         publicUrl: 'http://127.0.0.1:8081',
@@ -142,8 +143,9 @@ export class ReconcileHarness {
     const pusher = new KeyPusher(keys, sync);
     const recovery = new CoreRecovery(sync, keys, coreState, pusher, config, log);
     const expirer = new KeyExpirer(keys, sync, events, opts.clock, log);
-    const monitor = new CoreMonitor(core, readiness, log, config);
-    const repair = new CoreRepair(core, new LiveDrift(core, keys, sync, config, log), recovery, keys, config);
+    const reads = new CoreReads(new Metrics(), log);
+    const monitor = new CoreMonitor(core, readiness, reads, log, config);
+    const repair = new CoreRepair(core, new LiveDrift(core, keys, sync, config, log), recovery, reads, config);
     const reconcile = new ReconcileService(monitor, expirer, repair, new PendingChanges(keys, sync), log);
     const scheduler = new ExpiryScheduler(keys, opts.clock, log);
     const configFile = new ConfigFileWriter(keys, coreState, config, log);

@@ -7,6 +7,7 @@ import { KeyRow, rowToKey } from './key.rows';
 import { GrantRequestRecord, KeyListQuery, KeyPatch, KeyWriter } from './store.types';
 
 const LIVE = In(['ACTIVE', 'SUSPENDED']);
+const EMAIL_BATCH = 10_000;
 
 /**
  * Keys and the grant ledger. Reads go straight to the database; writes run in
@@ -138,11 +139,16 @@ export class KeyRepository {
   markApplied(applied: { id: number; seq: number }[]): Promise<void> {
     if (!applied.length) return Promise.resolve();
     for (const a of applied) this.appliedBuffer.set(a.id, Math.max(a.seq, this.appliedBuffer.get(a.id) ?? 0));
-    // Confirmations that arrive while the queue is busy ride in one statement, taken when the job starts.
+    // Confirmations that arrive while the queue is busy ride in one statement, taken when the job first
+    // starts. The job keeps what it took: when another job of its batch fails, the batch runs again.
+    let taken: [number, number][] | undefined;
     this.appliedJob ??= this.db.writes.run(async (m) => {
-      this.appliedJob = undefined;
-      const batch = [...this.appliedBuffer];
-      this.appliedBuffer.clear();
+      if (!taken) {
+        this.appliedJob = undefined;
+        taken = [...this.appliedBuffer];
+        this.appliedBuffer.clear();
+      }
+      const batch = taken;
       await m.query(
         `UPDATE keys SET applied_seq = d.seq
          FROM (SELECT value ->> 0 AS id, value ->> 1 AS seq FROM json_each(?)) AS d
@@ -151,6 +157,27 @@ export class KeyRepository {
       );
     });
     return this.appliedJob;
+  }
+
+  /**
+   * Forgets request ids recorded before the cutoff, a bounded batch per
+   * transaction so that grants never wait long behind it; returns how many.
+   */
+  async pruneRequests(before: Date, batch = 5000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.db.writes.run(async (m) => {
+        const rows = (await m.query(
+          // Lower case for the same reason as the insert: the rows come back from RETURNING.
+          `delete FROM grant_requests WHERE rowid IN
+             (SELECT rowid FROM grant_requests WHERE created_at < ? LIMIT ?) RETURNING 1 AS gone`,
+          [before.getTime(), batch],
+        )) as unknown[];
+        return rows.length;
+      });
+      total += n;
+      if (n < batch) return total;
+    }
   }
 
   async getById(id: number): Promise<Key | null> {
@@ -268,10 +295,21 @@ export class KeyRepository {
     return Number(row[0].seq);
   }
 
+  /**
+   * The emails travel as one JSON parameter, not one parameter each: SQLite
+   * caps bound parameters per statement (32,766), and a core may hold far more
+   * users than that which the database does not know.
+   */
   async findByEmails(emails: string[]): Promise<Key[]> {
-    if (!emails.length) return [];
-    const rows = await this.keys.find({ where: { email: In(emails) } });
-    return rows.map(toKey);
+    const out: Key[] = [];
+    for (let i = 0; i < emails.length; i += EMAIL_BATCH) {
+      const rows = (await this.db.dataSource.query(
+        'SELECT k.* FROM json_each(?) AS e JOIN keys AS k ON k.email = e.value',
+        [JSON.stringify(emails.slice(i, i + EMAIL_BATCH))],
+      )) as KeyRow[];
+      out.push(...rows.map(rowToKey));
+    }
+    return out;
   }
 
   async countByStatus(): Promise<Record<KeyStatus, number>> {

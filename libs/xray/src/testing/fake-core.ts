@@ -37,8 +37,12 @@ export interface FakeCore {
   calls: FakeCall[];
   setUptime(seconds: number): void;
   setStat(name: string, value: number): void;
+  /** Puts users straight into an inbound, as if added one by one; for tests that need many. */
+  seedUsers(users: FakeUser[], tag?: string): void;
   /** The next call that reaches the core fails with this status; several queue up. */
   failNext(code: number, details: string): void;
+  /** The next call of this method fails with this status, whatever other calls come first. */
+  failNextOf(method: string, code: number, details: string): void;
   /** The next call is answered only after this delay (and still takes effect, as on a slow core). */
   delayNext(ms: number): void;
   /** Like a core restart: users and counters are gone and uptime starts again at 0. */
@@ -103,6 +107,7 @@ export async function startFakeCore(opts: FakeCoreOptions): Promise<FakeCore> {
   const stats = new Map<string, number>();
   const calls: FakeCall[] = [];
   const faults: Fault[] = [];
+  const methodFaults = new Map<string, Fault[]>();
   const delays: number[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let uptime = 0;
@@ -146,7 +151,7 @@ export async function startFakeCore(opts: FakeCoreOptions): Promise<FakeCore> {
   function unary<Req>(method: string, serve: (req: Req) => object, describe?: (req: Req) => Omit<FakeCall, 'method'>) {
     return ((call, callback) => {
       calls.push({ method, ...describe?.(call.request) });
-      const fault = faults.shift();
+      const fault = methodFaults.get(method)?.shift() ?? faults.shift();
       const timer = setTimeout(() => {
         timers.delete(timer);
         try {
@@ -279,7 +284,15 @@ export async function startFakeCore(opts: FakeCoreOptions): Promise<FakeCore> {
     calls,
     setUptime: (seconds) => void (uptime = seconds),
     setStat: (name, value) => void stats.set(name, value),
+    seedUsers(users, tag = tags[0]) {
+      const inbound = inbounds.get(tag);
+      if (!inbound) throw new Error(`no inbound ${tag}`);
+      for (const u of users) inbound.set(u.email.toLowerCase(), { ...u, encryption: 'none' });
+    },
     failNext: (code, details) => void faults.push(new Fault(code, details)),
+    failNextOf(method, code, details) {
+      methodFaults.set(method, [...(methodFaults.get(method) ?? []), new Fault(code, details)]);
+    },
     delayNext: (ms) => void delays.push(ms),
     restart() {
       // A restarted core has dropped every connection and every call in flight, and forgotten all API-added state.

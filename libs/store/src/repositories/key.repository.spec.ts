@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StoreDatabase } from '../store.database';
+import { KeyRepository } from './key.repository';
+import { NodeRepository } from './node.repository';
+
+const NOW = new Date('2030-01-01T00:00:00Z');
+
+describe('KeyRepository', () => {
+  let dir: string;
+  let db: StoreDatabase;
+  let keys: KeyRepository;
+  let nodeId: number;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'keyd-keys-'));
+    db = await StoreDatabase.open(join(dir, 'keyd.sqlite'));
+    keys = new KeyRepository(db);
+    nodeId = (await new NodeRepository(db).seed({ name: 'n', apiAddr: '127.0.0.1:1', flavor: 'v2ray' }, NOW)).id;
+  });
+
+  afterEach(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const issue = (owner: string, n: number) =>
+    keys.write((tx) =>
+      tx.insertKey(
+        {
+          ownerId: owner,
+          uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+          email: `${owner}.mail`,
+          nodeId,
+          inboundTag: 'vless-in',
+          flow: '',
+          subscriptionEnd: new Date(NOW.getTime() + 86_400_000),
+          dataLimitBytes: 0,
+          limitReset: 'none',
+          subscriptionToken: null,
+        },
+        NOW,
+      ),
+    );
+
+  it('keeps a confirmation when another job of its write batch fails and the batch runs again', async () => {
+    const alice = await issue('alice', 1);
+    const bob = await issue('bob', 2);
+    expect([alice.provisioned, bob.provisioned]).toEqual([false, false]);
+
+    // Hold the queue so that the next jobs share one batch: the confirmations, and a job that fails.
+    let release!: () => void;
+    const started = new Promise<void>((onStart) => {
+      void db.writes.run(() => new Promise<void>((r) => ((release = r), onStart())));
+    });
+    await started;
+    const applied = keys.markApplied([
+      { id: alice.id, seq: alice.changeSeq },
+      { id: bob.id, seq: bob.changeSeq },
+    ]);
+    const failing = db.writes.run(() => Promise.reject(new Error('a constraint failed')));
+    release();
+    await expect(failing).rejects.toThrow('a constraint failed');
+    await applied;
+
+    expect((await keys.getById(alice.id))?.provisioned).toBe(true);
+    expect((await keys.getById(bob.id))?.provisioned).toBe(true);
+    await expect(keys.countPending()).resolves.toBe(0);
+  });
+});
