@@ -7,4 +7,4 @@ export * from './in-flight';
 export * from './client-address.resolver';
 export * from './listener.hardening';
 export * from './process.guards';
-export * from './core-reads';
+export * from './core-reads.tracker';

@@ -2,7 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppLogger, LOGGER } from './logger';
 import { InFlight } from './in-flight';
 import { Metrics } from './metrics';
-import { CoreReads } from './core-reads';
+import { CoreReads } from './core-reads.tracker';
 import { Readiness } from './readiness';
 
 @Global()

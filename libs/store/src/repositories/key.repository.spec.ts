@@ -52,7 +52,7 @@ describe('KeyRepository', () => {
     // Hold the queue so that the next jobs share one batch: the confirmations, and a job that fails.
     let release!: () => void;
     const started = new Promise<void>((onStart) => {
-      void db.writes.run(() => new Promise<void>((r) => ((release = r), onStart())));
+      db.writes.run(() => new Promise<void>((r) => ((release = r), onStart()))).catch(() => undefined);
     });
     await started;
     const applied = keys.markApplied([
