@@ -218,10 +218,15 @@ describe('admin HTTP API against a real core', () => {
       body: { owner_id: 'traced', duration_seconds: DAY },
       headers: { 'x-request-id': 'trace-me-42' },
     });
-    const line = s.keyd
-      .logs()
-      .split('\n')
-      .find((l) => l.includes('"event":"grant"') && l.includes('"owner":"traced"'));
+    // The line is written after the response; wait for it rather than race it.
+    const line = await eventually(
+      async () =>
+        s.keyd
+          .logs()
+          .split('\n')
+          .find((l) => l.includes('"event":"grant"') && l.includes('"owner":"traced"')),
+      5000,
+    );
     expect(line).toContain('"correlation_id":"trace-me-42"');
   });
 

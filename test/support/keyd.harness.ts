@@ -256,7 +256,6 @@ export async function createKeyd(opts: KeydOptions): Promise<KeydProcess> {
   return new KeydProcess({ grpc, http, sub }, opts);
 }
 
-/** Polls until check() is true or the time is up; returns the last result. */
 /**
  * Polls until check's value is truthy and returns it; otherwise throws, naming
  * the last value observed (or the last error thrown), so a failure says what
