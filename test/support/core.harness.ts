@@ -33,7 +33,7 @@ export interface CoreInbound {
 }
 
 export interface CoreConfig {
-  log: { loglevel: string };
+  log: { loglevel: string; access?: string };
   api: { tag: string; services: string[] };
   stats: Record<string, never>;
   policy: {
@@ -50,6 +50,8 @@ export interface BaseCoreConfigOptions {
   vlessPort: number;
   clients?: CoreClientEntry[];
   inboundTag?: string;
+  /** Where the core writes its access log (one line per accepted connection). */
+  accessLog?: string;
 }
 
 export function baseCoreConfig(opts: BaseCoreConfigOptions): CoreConfig {
@@ -60,7 +62,7 @@ export function baseCoreConfig(opts: BaseCoreConfigOptions): CoreConfig {
     ...(c.flow !== undefined ? { flow: c.flow } : {}),
   }));
   return {
-    log: { loglevel: 'warning' },
+    log: { loglevel: 'warning', ...(opts.accessLog !== undefined ? { access: opts.accessLog } : {}) },
     api: { tag: 'api', services: ['HandlerService', 'StatsService'] },
     stats: {},
     // Level 0 is the level every client gets, so per-user counters exist
@@ -237,6 +239,7 @@ export interface StartCoreOptions {
   dir: string;
   clients?: CoreClientEntry[];
   inboundTag?: string;
+  accessLog?: string;
 }
 
 export async function startCore(opts: StartCoreOptions): Promise<CoreProcess> {
@@ -247,7 +250,13 @@ export async function startCore(opts: StartCoreOptions): Promise<CoreProcess> {
   const configPath = path.join(opts.dir, 'core-base.json');
   await writeJson(
     configPath,
-    baseCoreConfig({ apiPort, vlessPort, clients: opts.clients, inboundTag: opts.inboundTag }),
+    baseCoreConfig({
+      apiPort,
+      vlessPort,
+      clients: opts.clients,
+      inboundTag: opts.inboundTag,
+      accessLog: opts.accessLog,
+    }),
   );
   const core = new CoreProcess({ apiPort, vlessPort, configPath });
   await core.start();

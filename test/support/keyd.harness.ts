@@ -163,6 +163,8 @@ export class KeydProcess {
   /** The public subscription listener. */
   readonly subUrl: string;
   readonly env: Record<string, string>;
+  /** A command keyd is started under, such as setpriv dropping a capability; empty runs it directly. */
+  launcher: string[] = [];
   private child: ChildProcess | undefined;
   private readonly output = new OutputRing(2000);
 
@@ -213,7 +215,8 @@ export class KeydProcess {
   /** Starts the daemon; resolves when /readyz answers 200 unless told not to wait. */
   async start(opts: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<void> {
     const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], ...this.env };
-    this.child = track(spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const [cmd, ...args] = [...this.launcher, process.execPath, MAIN] as [string, ...string[]];
+    this.child = track(spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
     this.output.attach(this.child, 'keyd');
     if (opts.waitReady === false) return;
     await this.waitReady(opts.timeoutMs ?? 20_000);

@@ -16,21 +16,34 @@ export interface Stack {
   target: HttpTarget;
   /** The core config keyd keeps in sync (XRAY_CONFIG_PATH). */
   livePath: string;
+  /** The core's access log (XRAY_ACCESS_LOG), when the stack was started with one. */
+  accessLog?: string;
   /** uuid -> passes traffic now. */
   probe(uuids: string[]): Promise<Map<string, boolean>>;
   teardown(): Promise<void>;
 }
 
-export async function startStack(opts: { env?: Record<string, string>; name: string }): Promise<Stack> {
+export async function startStack(opts: {
+  env?: Record<string, string>;
+  name: string;
+  accessLog?: boolean;
+}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), `keyd-e2e-${opts.name}-`));
   const target = await startHttpTarget();
-  const core = await startCore({ dir });
+  const accessLog = opts.accessLog ? join(dir, 'access.log') : undefined;
+  const core = await startCore({ dir, accessLog });
   const livePath = join(dir, 'core-live.json');
   copyFileSync(core.configPath, livePath);
   const keyd = await createKeyd({
     dbPath: join(dir, 'keyd.sqlite'),
     coreApiAddr: core.apiAddr,
-    env: { XRAY_CONFIG_PATH: livePath, XRAY_BIN: 'v2ray', KEYD_CONFIG_WRITE_WINDOW_MS: '200', ...opts.env },
+    env: {
+      XRAY_CONFIG_PATH: livePath,
+      XRAY_BIN: 'v2ray',
+      KEYD_CONFIG_WRITE_WINDOW_MS: '200',
+      ...(accessLog !== undefined ? { XRAY_ACCESS_LOG: accessLog } : {}),
+      ...opts.env,
+    },
   });
   await keyd.start();
   const api = keyd.client();
@@ -41,6 +54,7 @@ export async function startStack(opts: { env?: Record<string, string>; name: str
     api,
     target,
     livePath,
+    accessLog,
     probe: (uuids) => probeKeys({ vlessPort: core.vlessPort, uuids, target }),
     async teardown() {
       api.close();

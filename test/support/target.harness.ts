@@ -10,6 +10,8 @@ export interface HttpTarget {
   url: string;
   /** URL answering with exactly n bytes of body. */
   bytesUrl(n: number): string;
+  /** URL of an endless, slow download. */
+  slowUrl: string;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,16 @@ function sendBytes(res: http.ServerResponse, total: number): void {
   pump();
 }
 
+const SLOW_CHUNK = Buffer.alloc(8 * 1024, 0x62);
+const SLOW_TICK_MS = 50;
+
+/** An endless download, about 160 KB/s, until the client goes away. */
+function sendSlowForever(res: http.ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/octet-stream' });
+  const timer = setInterval(() => res.write(SLOW_CHUNK), SLOW_TICK_MS);
+  res.once('close', () => clearInterval(timer));
+}
+
 function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
   const url = req.url ?? '/';
   if (req.method !== 'GET') {
@@ -52,6 +64,10 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
       'content-length': String(Buffer.byteLength(TARGET_OK_BODY)),
     });
     res.end(TARGET_OK_BODY);
+    return;
+  }
+  if (url === '/slow') {
+    sendSlowForever(res);
     return;
   }
   const bytes = /^\/bytes\/(\d+)$/.exec(url);
@@ -87,6 +103,7 @@ export function startHttpTarget(): Promise<HttpTarget> {
         port,
         url: `http://${LOOPBACK}:${port}/`,
         bytesUrl: (n: number) => `http://${LOOPBACK}:${port}/bytes/${n}`,
+        slowUrl: `http://${LOOPBACK}:${port}/slow`,
         close: () =>
           new Promise<void>((done) => {
             // Keep-alive and half-finished downloads would otherwise hold

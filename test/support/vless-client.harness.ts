@@ -1,4 +1,4 @@
-import { spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -18,6 +18,8 @@ const CURL_KILL_GRACE_MS = 3000;
 interface ProbeUser {
   uuid: string;
   flow?: string;
+  /** The client's source address towards the core (127.0.0.2, 127.0.0.3, …). */
+  sendThrough?: string;
 }
 
 function clientConfig(vlessPort: number, users: ProbeUser[], socksPorts: number[]): object {
@@ -33,6 +35,7 @@ function clientConfig(vlessPort: number, users: ProbeUser[], socksPorts: number[
     outbounds: users.map((user, i) => ({
       tag: `o${i}`,
       protocol: 'vless',
+      ...(user.sendThrough !== undefined ? { sendThrough: user.sendThrough } : {}),
       settings: {
         vnext: [
           {
@@ -301,4 +304,88 @@ export async function fetchThroughKey(opts: FetchThroughKeyOptions): Promise<Fet
       bytes: Number.isFinite(bytes) ? bytes : 0,
     };
   });
+}
+
+export interface StreamOptions {
+  vlessPort: number;
+  uuid: string;
+  url: string;
+  sendThrough?: string;
+}
+
+/** A download running through a key until it ends on its own or is stopped. */
+export class Stream {
+  private received = 0;
+  private done = false;
+
+  constructor(
+    private readonly client: ChildProcess,
+    private readonly curl: ChildProcess,
+    private readonly dir: string,
+  ) {
+    curl.stdout?.on('data', (chunk: Buffer) => (this.received += chunk.length));
+    curl.once('exit', () => (this.done = true));
+  }
+
+  get bytes(): number {
+    return this.received;
+  }
+
+  get ended(): boolean {
+    return this.done;
+  }
+
+  /** True when at least `min` more bytes arrive within the time; false when the stream ended or stalled. */
+  async flows(min = 16 * 1024, withinMs = 3000): Promise<boolean> {
+    const start = this.received;
+    const until = Date.now() + withinMs;
+    while (Date.now() < until) {
+      if (this.received - start >= min) return true;
+      if (this.done) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  }
+
+  /**
+   * True when no byte arrives after `ms` from now: the bytes are read at that
+   * deadline and must not grow during `quietMs` more. A cut connection leaves
+   * the local client idle rather than closed, so silence is what shows it.
+   */
+  async stoppedWithin(ms: number, quietMs = 1500): Promise<boolean> {
+    await new Promise((r) => setTimeout(r, ms));
+    const at = this.received;
+    await new Promise((r) => setTimeout(r, quietMs));
+    return this.received === at;
+  }
+
+  async stop(): Promise<void> {
+    await stopProcess(this.curl, 1000);
+    await stopProcess(this.client, 1000);
+    await fs.rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Starts a VLESS client for one key and curl downloading through it; resolves once curl is running. */
+export async function startStream(opts: StreamOptions): Promise<Stream> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'keyd-stream-'));
+  const [socksPort] = (await freePorts(1)) as [number];
+  const configPath = path.join(dir, 'client.json');
+  await writeJson(
+    configPath,
+    clientConfig(opts.vlessPort, [{ uuid: opts.uuid, sendThrough: opts.sendThrough }], [socksPort]),
+  );
+  const client = track(spawn(CORE_BIN, ['-config', configPath], { stdio: ['ignore', 'ignore', 'ignore'] }));
+  await waitForTcp(socksPort, CLIENT_START_TIMEOUT_MS);
+  const curl = track(
+    spawn(
+      'curl',
+      ['-q', '--silent', '--no-buffer', '--socks5-hostname', `${LOOPBACK}:${socksPort}`, '--output', '-', opts.url],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+        env: curlEnv(),
+      },
+    ),
+  );
+  return new Stream(client, curl, dir);
 }

@@ -1,6 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { KeysModule } from '@keyd/keys';
 import { ReconcileModule } from '@keyd/reconcile';
+import { SessionsModule } from '@keyd/sessions';
 import { AdminAuthGuard } from './auth/admin-auth.guard';
 import { AdminToken } from './auth/admin-token';
 import { GrpcAuthGuard } from './auth/grpc-auth.guard';
@@ -14,7 +15,7 @@ import { OperationsHttpController } from './http/operations.http.controller';
 import { RequestIdMiddleware } from './http/request-id.middleware';
 
 @Module({
-  imports: [KeysModule, ReconcileModule],
+  imports: [KeysModule, ReconcileModule, SessionsModule],
   controllers: [
     KeysGrpcController,
     ReconcileGrpcController,

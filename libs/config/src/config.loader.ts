@@ -37,6 +37,11 @@ function shape(c: RawConfig): KeydConfig {
       bin: c.XRAY_BIN,
       configWriteWindowMs: c.KEYD_CONFIG_WRITE_WINDOW_MS,
     },
+    sessions: {
+      accessLog: c.XRAY_ACCESS_LOG,
+      inboundPort: c.XRAY_INBOUND_PORT,
+      deviceWindowSeconds: c.KEYD_DEVICE_WINDOW_SECONDS,
+    },
     reconcile: { intervalSeconds: c.KEYD_RECONCILE_INTERVAL_SECONDS },
     stats: { intervalSeconds: c.KEYD_STATS_INTERVAL_SECONDS },
     requests: { retentionDays: c.KEYD_REQUEST_ID_RETENTION_DAYS },

@@ -24,6 +24,13 @@ export interface KeydConfig {
     bin?: string;
     configWriteWindowMs: number;
   };
+  sessions: {
+    /** The core's access log, where accepted connections are named with the client address and port. */
+    accessLog?: string;
+    /** The managed inbound's listening port; read from the core's config file when unset. */
+    inboundPort?: number;
+    deviceWindowSeconds: number;
+  };
   reconcile: { intervalSeconds: number };
   stats: { intervalSeconds: number };
   /** How long a grant's request_id is remembered, so that a retry within it gets the first answer. */

@@ -55,6 +55,8 @@ export class KeySyncService {
       return 'failed';
     }
     await this.keys.markApplied([{ id: key.id, seq: key.changeSeq }]);
+    if (key.status !== 'ACTIVE')
+      this.events.emit('removed', { email: key.email, status: key.status, changedAt: key.updatedAt });
     return 'applied';
   }
 

@@ -1,8 +1,11 @@
 import { EventEmitter } from 'node:events';
+import { KeyStatus } from '@keyd/domain';
 
 export interface KeyEventMap {
   /** What the core should hold changed (issue, revoke, expiry). */
   changed: [{ subscriptionEnd?: Date }];
+  /** The core confirmed it no longer holds a key that stopped being ACTIVE; its open connections may remain. */
+  removed: [{ email: string; status: Exclude<KeyStatus, 'ACTIVE'>; changedAt: Date }];
   /** A change could not be pushed to the core and waits for a retry. */
   pending: [];
   /** A key's subscription end moved (renewal). */

@@ -5,6 +5,7 @@ export interface GaugeSources {
   keyCounts?: () => Promise<Record<string, number>>;
   pendingChanges?: () => Promise<number>;
   coreReachable?: () => boolean;
+  sessionsTracked?: () => number;
 }
 
 /** Every metric keyd exports, on one registry served at /metrics. */
@@ -138,6 +139,50 @@ export class Metrics {
     help: 'Keys suspended for reaching their data limit, or brought back by a period reset',
     labelNames: ['change'] as const,
     registers: [this.registry],
+  });
+
+  readonly connectionsCut = new Counter({
+    name: 'keyd_connections_cut_total',
+    help: 'Open connections destroyed, by why: the key was revoked, expired or suspended, or a device was over its limit',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cutDelaySeconds = new Histogram({
+    name: 'keyd_connection_cut_delay_seconds',
+    help: 'Time from the change that ended a key (or the newcomer device) to the cut of its connections',
+    labelNames: ['reason'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly cutFailures = new Counter({
+    name: 'keyd_connection_cut_failures_total',
+    help: 'Cuts that ss or the kernel refused',
+    registers: [this.registry],
+  });
+
+  readonly cutAvailable = new Gauge({
+    name: 'keyd_cut_connections_available',
+    help: '1 when keyd can cut open connections; 0 with the reason as a label otherwise',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly accessLogLines = new Counter({
+    name: 'keyd_access_log_lines_total',
+    help: 'Lines read from the core access log, by whether they named an accepted connection',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly sessionsTracked: Gauge = new Gauge({
+    name: 'keyd_sessions_tracked',
+    help: 'Client endpoints currently attributed to keys from the access log',
+    registers: [this.registry],
+    collect: () => {
+      if (this.sources.sessionsTracked) this.sessionsTracked.set(this.sources.sessionsTracked());
+    },
   });
 
   constructor() {

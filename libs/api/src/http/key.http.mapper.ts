@@ -1,5 +1,6 @@
 import { KeyView } from '@keyd/domain';
 import { DaemonStatus, ReconcileReport } from '@keyd/reconcile';
+import { CutStatus } from '@keyd/sessions';
 import { KeyJson, ReconcileJson } from './key.http.dto';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -40,6 +41,16 @@ export function toHttpReport(r: ReconcileReport): ReconcileJson {
     core_restart_detected: r.coreRestartDetected,
     core_reachable: r.coreReachable,
     dry_run: r.dryRun,
+  };
+}
+
+export function toHttpCutStatus(c: CutStatus) {
+  return {
+    state: c.state,
+    reason: c.reason,
+    access_log: c.accessLog,
+    inbound_port: c.inboundPort,
+    tracked_endpoints: c.trackedEndpoints,
   };
 }
 

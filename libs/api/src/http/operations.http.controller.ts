@@ -2,9 +2,10 @@ import { Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/commo
 import { ApiBearerAuth, ApiOkResponse, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { InvalidArgumentError } from '@keyd/domain';
 import { ReconcileService, StatusService } from '@keyd/reconcile';
+import { SessionsService } from '@keyd/sessions';
 import { AdminAuthGuard } from '../auth/admin-auth.guard';
 import { ErrorJson, ReconcileJson } from './key.http.dto';
-import { toHttpReport, toHttpStatus } from './key.http.mapper';
+import { toHttpCutStatus, toHttpReport, toHttpStatus } from './key.http.mapper';
 
 function flag(value: string | undefined, field: string): boolean {
   if (value === undefined || value === '' || value === 'false' || value === '0') return false;
@@ -21,6 +22,7 @@ export class OperationsHttpController {
   constructor(
     private readonly reconcile: ReconcileService,
     private readonly statusService: StatusService,
+    private readonly sessions: SessionsService,
   ) {}
 
   @Post('reconcile')
@@ -32,8 +34,14 @@ export class OperationsHttpController {
   }
 
   @Get('status')
-  @ApiOkResponse({ description: 'Keys by status, the core, the last reconcile pass and the config file' })
+  @ApiOkResponse({
+    description:
+      'Keys by status, the core, the last reconcile pass, the config file and whether open connections can be cut',
+  })
   async status() {
-    return toHttpStatus(await this.statusService.status());
+    return {
+      ...toHttpStatus(await this.statusService.status()),
+      cut_connections: toHttpCutStatus(this.sessions.status()),
+    };
   }
 }

@@ -1,0 +1,4 @@
+export * from './sessions.module';
+export * from './sessions.service';
+export * from './access-log.parser';
+export * from './session.table';
