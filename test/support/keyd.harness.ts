@@ -215,7 +215,7 @@ export class KeydProcess {
   /** Starts the daemon; resolves when /readyz answers 200 unless told not to wait. */
   async start(opts: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<void> {
     const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], ...this.env };
-    const [cmd, ...args] = [...this.launcher, process.execPath, MAIN] as [string, ...string[]];
+    const [cmd = process.execPath, ...args] = [...this.launcher, process.execPath, MAIN];
     this.child = track(spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
     this.output.attach(this.child, 'keyd');
     if (opts.waitReady === false) return;

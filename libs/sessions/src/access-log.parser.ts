@@ -1,5 +1,3 @@
-import { isIPv4, isIPv6 } from 'node:net';
-
 /** One connection the core accepted for a user: who, and from which client address and port. */
 export interface AccessEntry {
   email: string;
@@ -25,10 +23,13 @@ const LINE =
 /** Longest line worth a regex run; anything longer is not an access line the core writes. */
 export const MAX_ACCESS_LINE = 4096;
 
+export const isIPv4Text = (ip: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(ip);
+
 /** Canonical text of an IP address, the same form the kernel's socket tables are rendered in. */
 export function canonicalIp(raw: string): string | null {
-  if (isIPv4(raw)) return raw.split('.').every((o) => o.length === 1 || o[0] !== '0') ? raw : null;
-  if (!isIPv6(raw)) return null;
+  if (isIPv4Text(raw))
+    return raw.split('.').every((o) => Number(o) <= 255 && (o.length === 1 || o[0] !== '0')) ? raw : null;
+  if (!/^[0-9A-Fa-f:.]+$/.test(raw) || !raw.includes(':')) return null;
   let host: string;
   try {
     host = new URL(`http://[${raw}]/`).hostname.slice(1, -1);

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { isIPv4 } from 'node:net';
-import { canonicalIp } from './access-log.parser';
+import { canonicalIp, isIPv4Text } from './access-log.parser';
 
 /** An endpoint to cut: the client side of a connection to the inbound's port. */
 export interface RemoteEndpoint {
@@ -37,7 +36,7 @@ export function ssFilter(localPort: number, endpoints: RemoteEndpoint[]): string
   for (const e of endpoints) {
     const ip = canonicalIp(e.ip);
     if (ip === null || ip !== e.ip || !validPort(e.port)) throw new Error(`invalid endpoint ${e.ip}:${e.port}`);
-    const hosts = isIPv4(ip) ? [ip, `[::ffff:${ip}]`] : [`[${ip}]`];
+    const hosts = isIPv4Text(ip) ? [ip, `[::ffff:${ip}]`] : [`[${ip}]`];
     for (const host of hosts) alternatives.push(['(', 'dst', host, 'and', 'dport', '=', `:${e.port}`, ')']);
   }
   const anyOf = alternatives.flatMap((a, i) => (i === 0 ? a : ['or', ...a]));

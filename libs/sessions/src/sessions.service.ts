@@ -5,8 +5,8 @@ import { AppLogger, LOGGER, Metrics } from '@keyd/observability';
 import { AccessLogFollower } from './access-log.follower';
 import { parseAccessLine } from './access-log.parser';
 import { ConnectionCutter, CutError, RemoteEndpoint } from './connection.cutter';
-import { hasNetAdmin, selfTest } from './cut.capability';
-import { inboundPortFromConfig } from './inbound-port';
+import { hasNetAdmin, ssInstalled } from './cut.capability';
+import { inboundPortFromConfig } from './inbound-port.reader';
 import { readOpenEndpoints } from './open-sockets.reader';
 import { endpointKey, SessionTable } from './session.table';
 
@@ -80,7 +80,9 @@ export class SessionsService implements OnApplicationBootstrap, OnModuleDestroy 
       );
     });
     if (this.port !== null) {
-      this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
+      this.pruneTimer = setInterval(() => {
+        this.prune().catch((e: unknown) => this.log.warn({ err: e }, 'pruning connections failed'));
+      }, PRUNE_INTERVAL_MS);
       this.pruneTimer.unref();
     }
   }
@@ -125,6 +127,11 @@ export class SessionsService implements OnApplicationBootstrap, OnModuleDestroy 
       if (!(e instanceof CutError)) throw e;
       this.metrics.cutFailures.inc();
       this.log.warn({ err: e.message, reason }, 'cutting connections failed');
+      // A kernel without CONFIG_INET_DIAG_DESTROY, or a tool gone, refuses every later cut as well.
+      if (e.kind !== 'failed') {
+        this.unavailable = e.message;
+        this.setAvailabilityMetric();
+      }
       return 0;
     }
     for (const e of endpoints) this.table.forgetEndpoint(e.ip, e.port);
@@ -160,7 +167,7 @@ export class SessionsService implements OnApplicationBootstrap, OnModuleDestroy 
     } else return "the inbound's port is unknown: set XRAY_INBOUND_PORT or XRAY_CONFIG_PATH";
     if (accessLog === undefined) return 'XRAY_ACCESS_LOG is not set';
     if (!(await hasNetAdmin())) return 'keyd lacks CAP_NET_ADMIN, which destroying sockets needs';
-    return selfTest(this.cutter);
+    return (await ssInstalled()) ? null : 'ss (iproute2) is not installed';
   }
 
   private setAvailabilityMetric(): void {
@@ -174,9 +181,11 @@ export class SessionsService implements OnApplicationBootstrap, OnModuleDestroy 
   private reasonLabel(): string {
     const r = this.unavailable ?? '';
     if (r.includes('CAP_NET_ADMIN') || r.includes('not permitted')) return 'no_cap_net_admin';
+    if (r.includes('cannot read')) return 'no_inbound_port';
     if (r.includes('XRAY_ACCESS_LOG')) return 'no_access_log';
     if (r.includes('port')) return 'no_inbound_port';
     if (r.includes('iproute2')) return 'no_ss';
-    return 'kernel';
+    if (r.includes('SOCK_DESTROY')) return 'kernel_refused';
+    return 'other';
   }
 }
