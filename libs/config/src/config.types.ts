@@ -29,7 +29,6 @@ export interface KeydConfig {
     accessLog?: string;
     /** The managed inbound's listening port; read from the core's config file when unset. */
     inboundPort?: number;
-    deviceWindowSeconds: number;
   };
   reconcile: { intervalSeconds: number };
   stats: { intervalSeconds: number };

@@ -25,7 +25,7 @@ export interface CutStatus {
   trackedEndpoints: number;
 }
 
-export type CutReason = 'revoked' | 'expired' | 'suspended' | 'device_limit';
+export type CutReason = 'revoked' | 'expired' | 'suspended';
 
 /**
  * Closes the open connections of keys that stopped being ACTIVE. The core's

@@ -102,7 +102,7 @@ export class ReconcileHarness {
         configPath: opts.configPath,
         configWriteWindowMs: 1000,
       },
-      sessions: { deviceWindowSeconds: 60 },
+      sessions: {},
       reconcile: { intervalSeconds: 3600 },
       stats: { intervalSeconds: 3600 },
       requests: { retentionDays: 30 },
