@@ -40,7 +40,6 @@ export class SessionsService implements OnApplicationBootstrap, OnModuleDestroy 
   private port: number | null = null;
   private unavailable: string | null = 'not started';
   private pruneTimer?: NodeJS.Timeout;
-  private readonly lineListeners: ((email: string, ip: string, port: number) => void)[] = [];
 
   constructor(
     private readonly events: KeyEvents,
@@ -76,7 +75,8 @@ export class SessionsService implements OnApplicationBootstrap, OnModuleDestroy 
     this.events.on('removed', ({ email, status, changedAt }) => {
       const reason = status.toLowerCase() as CutReason;
       this.cutEndpoints(this.table.endpointsOf(email), reason, changedAt).catch((e: unknown) =>
-        this.log.error({ err: e, email }, 'cutting connections failed'),
+        // No email here: older keys' emails contain their UUID.
+        this.log.error({ err: e, reason }, 'cutting connections failed'),
       );
     });
     if (this.port !== null) {
@@ -90,11 +90,6 @@ export class SessionsService implements OnApplicationBootstrap, OnModuleDestroy 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.pruneTimer);
     await this.follower?.stop();
-  }
-
-  /** Called for every accepted connection the log names; the device limit listens here. */
-  onAccepted(listener: (email: string, ip: string, port: number) => void): void {
-    this.lineListeners.push(listener);
   }
 
   get inboundPort(): number | null {
@@ -147,7 +142,6 @@ export class SessionsService implements OnApplicationBootstrap, OnModuleDestroy 
     this.metrics.accessLogLines.inc({ result: entry ? 'accepted' : 'ignored' });
     if (!entry) return;
     this.table.record(entry.email, entry.ip, entry.port, Date.now());
-    for (const l of this.lineListeners) l(entry.email, entry.ip, entry.port);
   }
 
   private async prune(): Promise<void> {
