@@ -18,6 +18,10 @@ const PAGE = 5000;
  * - else the newest key in the persisted file is there: the core booted from
  *   that file, so only changes made after its write are replayed;
  * - else everything active is pushed again.
+ * Whatever the probes find, every key that stopped being active after the
+ * file's recorded write is removed again: a core that booted from that file
+ * holds them, and a probe of an older key cannot tell. Removals are
+ * idempotent, and there are only as many as the file lags behind.
  */
 @Injectable()
 export class CoreRecovery {
@@ -33,13 +37,20 @@ export class CoreRecovery {
   async recover(reason: string): Promise<{ mode: RecoveryMode } & PushTotals> {
     const probed: PushTotals = { added: 0, removed: 0, failed: 0 };
     try {
+      const written = this.config.core.configPath ? (await this.coreState.configFile()).writtenSeq : null;
       const newest = await this.keys.newestApplied();
-      if (!newest || (await this.holds(newest, probed))) return { mode: 'intact', ...probed };
-      const file = await this.coreState.configFile();
+      if (!newest || (await this.holds(newest, probed))) {
+        const totals = sum(probed, await this.removeSince(written));
+        if (totals.removed)
+          this.log.warn(
+            { reason, mode: 'intact', since_seq: written, ...totals },
+            'core held keys its config file brought back',
+          );
+        return { mode: 'intact', ...totals };
+      }
       const snapshotSeq = await this.keys.maxChangeSeq();
       // A key the file holds must be present if the core booted from it; the
       // newest key was just re-added by its probe, so only an older one can tell.
-      const written = this.config.core.configPath ? file.writtenSeq : null;
       if (written !== null && newest.changeSeq > written) {
         const inFile = await this.keys.newestActiveAtOrBefore(written);
         if (inFile && (await this.holds(inFile, probed))) {
@@ -51,7 +62,7 @@ export class CoreRecovery {
           return { mode: 'replayed', ...totals };
         }
       }
-      const totals = sum(probed, await this.pushAllActive(snapshotSeq));
+      const totals = sum(sum(probed, await this.pushAllActive()), await this.removeSince(written));
       this.log.warn({ reason, mode: 'full', ...totals }, 'core recovered by pushing every active key');
       return { mode: 'full', ...totals };
     } catch (e) {
@@ -72,9 +83,19 @@ export class CoreRecovery {
     return outcome === 'already_exists';
   }
 
-  private async pushAllActive(snapshotSeq: number): Promise<PushTotals> {
+  /** Keys that left the active set after the file's write; nothing when keyd never wrote the file. */
+  private async removeSince(written: number | null): Promise<PushTotals> {
+    if (written === null) return { added: 0, removed: 0, failed: 0 };
+    const snapshotSeq = await this.keys.maxChangeSeq();
+    const gone = (await this.keys.changedSince(written)).filter((k) => k.status !== 'ACTIVE');
+    return this.pusher.pushAll(gone, snapshotSeq);
+  }
+
+  private async pushAllActive(): Promise<PushTotals> {
     let totals: PushTotals = { added: 0, removed: 0, failed: 0 };
     for (let after = 0; ;) {
+      // Each page is current as of the sequence read just before it: only later changes can race its push.
+      const snapshotSeq = await this.keys.maxChangeSeq();
       const page = await this.keys.activeKeys(after, PAGE);
       if (!page.length) return totals;
       totals = sum(totals, await this.pusher.pushAll(page, snapshotSeq));

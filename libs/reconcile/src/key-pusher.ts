@@ -16,6 +16,8 @@ const CONCURRENCY = 32;
  * Pushes many keys to the core at once without taking each owner's lock: the
  * keys are read once, pushed in parallel, and any key that changed meanwhile is
  * pushed again under its lock, so a stale push never outlives a newer change.
+ * That second push is forced: a revocation that landed during the bulk push
+ * has its removal confirmed already, and the stale add may have come after it.
  */
 @Injectable()
 export class KeyPusher {
@@ -45,7 +47,7 @@ export class KeyPusher {
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, batch.length) }, worker));
     await this.keys.markApplied(applied);
     for (const changed of await this.keys.changedSince(snapshotSeq)) {
-      if ((await this.sync.reapply(changed.id, changed.ownerId)) === 'failed') totals.failed++;
+      if ((await this.sync.reapply(changed.id, changed.ownerId, { force: true })) === 'failed') totals.failed++;
     }
     return totals;
   }
