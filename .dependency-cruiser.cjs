@@ -2,6 +2,7 @@
  * The layer rules, checked by `npm run lint` (README: "Working on keyd").
  *
  *   apps/*            composition only
+ *   libs/cli          the operator CLI: a gRPC client of keyd's own API, beside libs/api
  *   libs/api          the transports: gRPC and HTTP controllers, guards, OpenAPI
  *   keys, reconcile, usage, subscription     the domain libs
  *   store, xray       the database and the core's client
@@ -105,6 +106,21 @@ module.exports = {
       to: { path: '^libs/$1/src/index\\.ts$' },
     },
     {
+      name: 'cli-is-a-client',
+      comment:
+        "The CLI talks to the daemon only through its gRPC API: of keyd's libs it imports config (the variables, the proto folder) alone.",
+      severity: 'error',
+      from: { path: '^libs/cli/' },
+      to: { path: '^libs/', pathNot: '^libs/(cli|config)/' },
+    },
+    {
+      name: 'only-apps-import-cli',
+      severity: 'error',
+      comment: 'The CLI is composed by apps/keyd; no lib depends on it.',
+      from: { path: '^libs/', pathNot: '^libs/cli/' },
+      to: { path: '^libs/cli/' },
+    },
+    {
       name: 'typeorm-inside-store',
       severity: 'error',
       comment: 'TypeORM and the SQLite driver are imported only inside libs/store; everything else sees records.',
@@ -123,8 +139,8 @@ module.exports = {
       name: 'grpc-only-in-api-and-xray',
       severity: 'error',
       comment:
-        "gRPC and protobuf are known to libs/api (keyd's own server, through Nest) and libs/xray (the client of the core, and its in-process fake core for tests) only.",
-      from: { path: '^libs/', pathNot: '^libs/(api|xray)/' },
+        "gRPC and protobuf are known to libs/api (keyd's own server, through Nest), libs/cli (a client of that API) and libs/xray (the client of the core, and its in-process fake core for tests) only.",
+      from: { path: '^libs/', pathNot: '^libs/(api|cli|xray)/' },
       to: { path: '(^|/)node_modules/(@grpc/[^/]+|protobufjs)/' },
     },
     {

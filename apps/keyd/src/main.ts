@@ -1,78 +1,14 @@
+#!/usr/bin/env node
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
-import { MicroserviceOptions, Transport } from '@nestjs/microservices';
-import { GRPC_LOADER_OPTIONS, GRPC_PACKAGES, grpcProtoFiles, setupOpenApi, tolerateMalformedRequests } from '@keyd/api';
-import { ConfigError, KeydConfig, loadConfig } from '@keyd/config';
-import { createLogger, hardenHttpServer, installProcessGuards, NestPinoLogger } from '@keyd/observability';
-import { AppModule } from './app.module';
+import { runCli } from '@keyd/cli';
+import { serve } from './daemon.bootstrap';
 
-async function bootstrap(config: KeydConfig): Promise<void> {
-  const logger = createLogger(config.log.level);
-  installProcessGuards(logger);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.create(config, logger), {
-    logger: new NestPinoLogger(logger),
-    bodyParser: false,
+/** The one `keyd` command: `serve` runs the daemon, the others are the operator CLI. */
+runCli(process.argv, { serve })
+  .then((code) => {
+    process.exitCode = code;
+  })
+  .catch((e: unknown) => {
+    process.stderr.write(`keyd: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
   });
-  app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
-  app.disable('x-powered-by');
-  hardenHttpServer(app.getHttpServer(), { maxConnections: config.http.maxConnections });
-  setupOpenApi(app);
-  app.connectMicroservice<MicroserviceOptions>(
-    {
-      transport: Transport.GRPC,
-      options: {
-        package: GRPC_PACKAGES,
-        protoPath: grpcProtoFiles(),
-        url: `${config.grpc.listen.host}:${config.grpc.listen.port}`,
-        loader: GRPC_LOADER_OPTIONS,
-        // keyd's requests are a few hundred bytes; grpc-js would otherwise buffer up to 4 MiB per message.
-        maxReceiveMessageLength: 1024 * 1024,
-        onLoadPackageDefinition: (definition) =>
-          tolerateMalformedRequests(definition as unknown as Record<string, unknown>),
-      },
-    },
-    // Without it the app-wide exception filter would not reach the gRPC handlers.
-    { inheritAppConfig: true },
-  );
-  await app.startAllMicroservices();
-  await app.listen(config.http.listen.port, config.http.listen.host);
-  // Nest's own shutdown hooks re-raise the signal after cleanup; a clean stop should exit 0.
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'stopping');
-    if (stopping) return;
-    stopping = true;
-    app
-      .close()
-      .then(() => process.exit(0))
-      .catch((e: unknown) => {
-        logger.error({ err: e }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  logger.info(
-    {
-      grpc: config.grpc.listen,
-      http: config.http.listen,
-      core: config.core.apiAddr,
-      flavor: config.core.flavor,
-      db: config.db.path,
-    },
-    'keyd started',
-  );
-}
-
-let config: KeydConfig;
-try {
-  config = loadConfig();
-} catch (e) {
-  process.stderr.write(`${e instanceof ConfigError ? e.message : String(e)}\n`);
-  process.exit(2);
-}
-bootstrap(config).catch((e: unknown) => {
-  process.stderr.write(`keyd failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});

@@ -8,6 +8,7 @@ import { GrpcAuthGuard } from './auth/grpc-auth.guard';
 import { HealthGrpcController } from './grpc/health.grpc.controller';
 import { KeysGrpcController } from './grpc/keys.grpc.controller';
 import { ReconcileGrpcController } from './grpc/reconcile.grpc.controller';
+import { StatusGrpcController } from './grpc/status.grpc.controller';
 import { GracefulShutdown } from './http/graceful-shutdown';
 import { HealthHttpController } from './http/health.http.controller';
 import { KeysHttpController } from './http/keys.http.controller';
@@ -19,6 +20,7 @@ import { RequestIdMiddleware } from './http/request-id.middleware';
   controllers: [
     KeysGrpcController,
     ReconcileGrpcController,
+    StatusGrpcController,
     HealthGrpcController,
     HealthHttpController,
     KeysHttpController,

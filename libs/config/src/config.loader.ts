@@ -102,3 +102,36 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return shape(parsed.data);
 }
+
+/** What the operator CLI needs: where the daemon's gRPC API is, its token, and the core binary for the demo. */
+export interface ClientConfig {
+  grpcAddr: string;
+  apiToken?: string;
+  coreBin?: string;
+}
+
+const clientSchema = configSchema.pick({ KEYD_GRPC_LISTEN: true, KEYD_API_TOKEN: true, XRAY_BIN: true });
+
+/** The CLI reads the daemon's own variables, validated by the same rules, and nothing else. */
+export function loadClientConfig(env: Record<string, string | undefined> = process.env): ClientConfig {
+  const input: Record<string, string> = {};
+  for (const name of Object.keys(clientSchema.shape)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') input[name] = value;
+  }
+  const parsed = clientSchema.safeParse(input);
+  if (!parsed.success)
+    throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0] ?? 'config')}: ${i.message}`));
+  return {
+    grpcAddr: parsed.data.KEYD_GRPC_LISTEN,
+    apiToken: parsed.data.KEYD_API_TOKEN,
+    coreBin: parsed.data.XRAY_BIN,
+  };
+}
+
+/** The environment a child process started by the CLI inherits, with overrides. */
+export function childEnvironment(overrides: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) out[k] = v;
+  return { ...out, ...overrides };
+}
