@@ -26,6 +26,8 @@ export interface ProtoKey {
   data_limit_reset: string;
   subscription_url: string;
   last_traffic_at: { seconds: number; nanos: number } | null;
+  device_limit: number;
+  devices: { address: string; first_seen: { seconds: number }; last_seen: { seconds: number } }[];
 }
 
 export interface GrantResponse {
@@ -98,11 +100,16 @@ export class KeydClient {
     duration_seconds: number;
     data_limit_bytes?: number;
     data_limit_reset?: string;
+    device_limit?: number;
+    request_id?: string;
   }): Promise<GrantResponse> {
     return this.call('GrantAccess', req);
   }
   setDataLimit(owner_id: string, data_limit_bytes: number, data_limit_reset = ''): Promise<ProtoKey> {
     return this.call('SetDataLimit', { owner_id, data_limit_bytes, data_limit_reset: data_limit_reset || undefined });
+  }
+  setDeviceLimit(owner_id: string, device_limit: number): Promise<ProtoKey> {
+    return this.call('SetDeviceLimit', { owner_id, device_limit });
   }
   resetUsage(owner_id: string): Promise<ProtoKey> {
     return this.call('ResetUsage', { owner_id });

@@ -34,6 +34,8 @@ export interface Key {
   /** 0 means unlimited. Counts uplink plus downlink in the current usage period. */
   dataLimitBytes: number;
   limitReset: LimitReset;
+  /** Client addresses that may use the key at once; 0 means unlimited. */
+  deviceLimit: number;
   usage: KeyUsage;
   /** Null once revoked; the public subscription URL then answers 404. */
   subscriptionToken: string | null;

@@ -26,6 +26,7 @@ export class GrantRecorder {
       if (action === 'ISSUED') this.events.emit('changed', { subscriptionEnd: key.subscriptionEnd });
       else if (reactivated) this.events.emit('changed', {});
       else this.events.emit('extended', { subscriptionEnd: key.subscriptionEnd });
+      this.events.emit('deviceLimit', { ownerId: key.ownerId, email: key.email, deviceLimit: key.deviceLimit });
     }
     this.log.info(
       {
@@ -38,6 +39,7 @@ export class GrantRecorder {
         subscription_end: key.subscriptionEnd.toISOString(),
         duration_seconds: durationSeconds,
         data_limit_bytes: key.dataLimitBytes,
+        device_limit: key.deviceLimit,
         request_id: requestId,
         replayed,
         provisioned: key.provisioned,

@@ -12,6 +12,7 @@ export interface GrantCommand {
   requestId?: unknown;
   dataLimitBytes?: unknown;
   limitReset?: unknown;
+  deviceLimit?: unknown;
 }
 
 interface Grant {
@@ -20,6 +21,7 @@ interface Grant {
   requestId?: string;
   dataLimitBytes?: number;
   limitReset?: LimitReset;
+  deviceLimit?: number;
 }
 
 interface Decision {
@@ -53,6 +55,7 @@ export class GrantService {
       requestId: input.requestId(cmd.requestId),
       dataLimitBytes: input.dataLimitBytes(cmd.dataLimitBytes),
       limitReset: input.limitReset(cmd.limitReset),
+      deviceLimit: input.deviceLimit(cmd.deviceLimit),
     };
     return this.sync.exclusive(g.ownerId, async () => {
       const now = this.clock.now();
@@ -77,7 +80,8 @@ export class GrantService {
           seen.ownerId === g.ownerId &&
           seen.durationSeconds === g.duration &&
           seen.dataLimitBytes === (g.dataLimitBytes ?? null) &&
-          seen.limitReset === (g.limitReset ?? null);
+          seen.limitReset === (g.limitReset ?? null) &&
+          seen.deviceLimit === (g.deviceLimit ?? null);
         if (!same) throw new input.RequestIdReusedError();
         return { key: await tx.getKey(seen.keyId), action: seen.action, replayed: true };
       }
@@ -91,6 +95,7 @@ export class GrantService {
           durationSeconds: g.duration,
           dataLimitBytes: g.dataLimitBytes ?? null,
           limitReset: g.limitReset ?? null,
+          deviceLimit: g.deviceLimit ?? null,
           keyId: d.key.id,
           action: d.action,
         },
@@ -112,6 +117,7 @@ export class GrantService {
           resetUsage: true,
           dataLimitBytes: g.dataLimitBytes,
           limitReset: g.limitReset,
+          deviceLimit: g.deviceLimit,
           status: live.status === 'SUSPENDED' ? 'ACTIVE' : undefined,
         },
         now,
@@ -132,6 +138,7 @@ export class GrantService {
           durationSeconds: g.duration,
           dataLimitBytes: g.dataLimitBytes ?? inherit?.dataLimitBytes ?? 0,
           limitReset: g.limitReset ?? inherit?.limitReset ?? 'none',
+          deviceLimit: g.deviceLimit ?? inherit?.deviceLimit ?? 0,
           subscriptionToken: token,
         },
         now,

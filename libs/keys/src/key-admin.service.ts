@@ -10,6 +10,11 @@ export interface SetLimitCommand {
   limitReset?: unknown;
 }
 
+export interface SetDeviceLimitCommand {
+  ownerId: unknown;
+  deviceLimit: unknown;
+}
+
 const overLimit = (used: number, limit: number) => limit > 0 && used >= limit;
 const used = (k: Key) => k.usage.uplinkBytes + k.usage.downlinkBytes;
 
@@ -51,6 +56,17 @@ export class KeyAdminService {
       refuseRevoked(key);
       const status = statusForUsage(key, used(key), limit, now);
       return { dataLimitBytes: limit, limitReset: reset, status: status === key.status ? undefined : status };
+    });
+  }
+
+  /** Sets or clears (0) how many client addresses may use the key at once; open connections are judged as they come. */
+  setDeviceLimit(cmd: SetDeviceLimitCommand): Promise<Key> {
+    const ownerId = input.ownerId(cmd.ownerId);
+    const limit = input.deviceLimit(cmd.deviceLimit);
+    if (limit === undefined) throw new input.RequiredFieldError('device_limit');
+    return this.changes.apply('set-device-limit', ownerId, 'latest', (key) => {
+      refuseRevoked(key);
+      return key.deviceLimit === limit ? null : { deviceLimit: limit };
     });
   }
 

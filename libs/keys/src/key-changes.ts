@@ -37,6 +37,8 @@ export class KeyChanges {
         return current;
       }
       if (after === before) return after;
+      if (after.deviceLimit !== before.deviceLimit)
+        this.events.emit('deviceLimit', { ownerId, email: after.email, deviceLimit: after.deviceLimit });
       let provisioned = after.provisioned;
       if (after.changeSeq !== before.changeSeq) {
         provisioned = (await this.sync.applyLocked(after)) === 'applied';
@@ -52,6 +54,7 @@ export class KeyChanges {
           from: before.status,
           status: after.status,
           data_limit_bytes: after.dataLimitBytes,
+          device_limit: after.deviceLimit,
           provisioned,
         },
         event,

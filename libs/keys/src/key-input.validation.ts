@@ -41,6 +41,17 @@ export function dataLimitBytes(value: unknown, field = 'data_limit_bytes'): numb
   return n;
 }
 
+export const MAX_DEVICE_LIMIT = 256;
+
+/** Undefined when not given; 0 means unlimited. */
+export function deviceLimit(value: unknown, field = 'device_limit'): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const n = typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_DEVICE_LIMIT)
+    throw new InvalidArgumentError(field, `must be a whole number from 0 to ${MAX_DEVICE_LIMIT} (0 means unlimited)`);
+  return n;
+}
+
 /** Accepts the plain names and the gRPC enum names; undefined when not given. */
 export function limitReset(value: unknown, field = 'data_limit_reset'): LimitReset | undefined {
   if (value === undefined || value === null || value === '' || value === 'LIMIT_RESET_UNSPECIFIED') return undefined;

@@ -6,6 +6,8 @@ export interface KeyEventMap {
   changed: [{ subscriptionEnd?: Date }];
   /** The core confirmed it no longer holds a key that stopped being ACTIVE; its open connections may remain. */
   removed: [{ email: string; status: Exclude<KeyStatus, 'ACTIVE'>; changedAt: Date }];
+  /** A key's device limit may have changed (issue, renewal, operator change); 0 means unlimited. */
+  deviceLimit: [{ ownerId: string; email: string; deviceLimit: number }];
   /** A change could not be pushed to the core and waits for a retry. */
   pending: [];
   /** A key's subscription end moved (renewal). */

@@ -23,6 +23,7 @@ export interface KeyPlan {
   durationSeconds: number;
   dataLimitBytes: number;
   limitReset: LimitReset;
+  deviceLimit: number;
   subscriptionToken: string;
 }
 
@@ -46,6 +47,7 @@ export class KeyFactory {
       subscriptionEnd: new Date(now.getTime() + plan.durationSeconds * 1000),
       dataLimitBytes: plan.dataLimitBytes,
       limitReset: plan.limitReset,
+      deviceLimit: plan.deviceLimit,
       subscriptionToken: plan.subscriptionToken,
     };
   }

@@ -35,5 +35,6 @@ export function toProtoKey(k: KeyView) {
     usage_period_start: toTimestamp(k.usage.periodStart),
     lifetime_uplink_bytes: k.usage.lifetimeUplinkBytes,
     lifetime_downlink_bytes: k.usage.lifetimeDownlinkBytes,
+    device_limit: k.deviceLimit,
   };
 }

@@ -13,6 +13,8 @@ interface GrantAccessRequest {
   /** Present only when the caller set it: proto3 optional. */
   data_limit_bytes?: number;
   data_limit_reset: string;
+  /** Present only when the caller set it: proto3 optional. */
+  device_limit?: number;
 }
 interface OwnerRequest {
   owner_id: string;
@@ -21,6 +23,10 @@ interface SetDataLimitRequest {
   owner_id: string;
   data_limit_bytes: number;
   data_limit_reset: string;
+}
+interface SetDeviceLimitRequest {
+  owner_id: string;
+  device_limit: number;
 }
 interface ListKeysRequest {
   page_size: number;
@@ -49,6 +55,7 @@ export class KeysGrpcController {
       requestId: req.request_id,
       dataLimitBytes: req.data_limit_bytes,
       limitReset: req.data_limit_reset,
+      deviceLimit: req.device_limit,
     });
     return { key: this.key(r.key), action: r.action };
   }
@@ -78,6 +85,11 @@ export class KeysGrpcController {
         limitReset: req.data_limit_reset,
       }),
     );
+  }
+
+  @GrpcMethod('KeyManager', 'SetDeviceLimit')
+  async setDeviceLimit(req: SetDeviceLimitRequest) {
+    return this.key(await this.admin.setDeviceLimit({ ownerId: req.owner_id, deviceLimit: req.device_limit }));
   }
 
   @GrpcMethod('KeyManager', 'ResetUsage')

@@ -26,6 +26,20 @@ export class GrantBody {
 
   @ApiPropertyOptional({ enum: LIMIT_RESETS, description: 'When usage returns to zero (UTC). Omitted: kept' })
   data_limit_reset?: string;
+
+  @ApiPropertyOptional({
+    example: 3,
+    minimum: 0,
+    maximum: 256,
+    description:
+      'Client addresses that may use the key at once, 0 for unlimited. Omitted: a renewal keeps it, a key replacing an expired one inherits it',
+  })
+  device_limit?: number;
+}
+
+export class DeviceLimitBody {
+  @ApiProperty({ example: 2, minimum: 0, maximum: 256, description: '0 means unlimited' })
+  device_limit!: number;
 }
 
 export class DataLimitBody {
@@ -52,6 +66,8 @@ export class KeyJson {
   @ApiProperty({ description: 'Bytes in the current usage period' }) used_downlink_bytes!: number;
   @ApiProperty({ description: '0 means unlimited' }) data_limit_bytes!: number;
   @ApiProperty({ enum: LIMIT_RESETS }) data_limit_reset!: string;
+  @ApiProperty({ description: 'Client addresses that may use the key at once; 0 means unlimited' })
+  device_limit!: number;
   @ApiProperty({ format: 'date-time' }) usage_period_start!: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) last_traffic_at!: string | null;
   @ApiProperty({ description: 'Since the key was issued' }) lifetime_uplink_bytes!: number;

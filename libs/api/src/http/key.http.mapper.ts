@@ -22,6 +22,7 @@ export function toHttpKey(k: KeyView): KeyJson {
     used_downlink_bytes: k.usage.downlinkBytes,
     data_limit_bytes: k.dataLimitBytes,
     data_limit_reset: k.limitReset,
+    device_limit: k.deviceLimit,
     usage_period_start: k.usage.periodStart.toISOString(),
     last_traffic_at: iso(k.usage.lastTrafficAt),
     lifetime_uplink_bytes: k.usage.lifetimeUplinkBytes,

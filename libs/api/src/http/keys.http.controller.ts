@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiQuery, ApiResponse, ApiTags } from '@n
 import { Key, KEY_STATUSES } from '@keyd/domain';
 import { GrantService, KeyAdminService, KeysService, KeyViews } from '@keyd/keys';
 import { AdminAuthGuard } from '../auth/admin-auth.guard';
-import { DataLimitBody, ErrorJson, GrantBody, GrantJson, KeyJson, KeyPageJson } from './key.http.dto';
+import { DataLimitBody, DeviceLimitBody, ErrorJson, GrantBody, GrantJson, KeyJson, KeyPageJson } from './key.http.dto';
 import { toHttpKey } from './key.http.mapper';
 
 const body = (b: unknown): Record<string, unknown> =>
@@ -36,6 +36,7 @@ export class KeysHttpController {
       requestId: b['request_id'],
       dataLimitBytes: b['data_limit_bytes'],
       limitReset: b['data_limit_reset'],
+      deviceLimit: b['device_limit'],
     });
     return { key: this.json(r.key), action: r.action };
   }
@@ -77,6 +78,17 @@ export class KeysHttpController {
     return this.json(
       await this.admin.setLimit({ ownerId, dataLimitBytes: b['data_limit_bytes'], limitReset: b['data_limit_reset'] }),
     );
+  }
+
+  @Put('keys/:owner_id/device-limit')
+  @ApiOkResponse({
+    type: KeyJson,
+    description: 'The key with its new limit; an address beyond it is cut as it connects',
+  })
+  @ApiResponse({ status: 404, type: ErrorJson, description: 'The owner never had a key' })
+  @ApiResponse({ status: 409, type: ErrorJson, description: 'The key is revoked' })
+  async setDeviceLimit(@Param('owner_id') ownerId: string, @Body() raw: DeviceLimitBody) {
+    return this.json(await this.admin.setDeviceLimit({ ownerId, deviceLimit: body(raw)['device_limit'] }));
   }
 
   @Post('keys/:owner_id/usage/reset')

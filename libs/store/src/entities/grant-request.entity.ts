@@ -20,6 +20,10 @@ export class GrantRequestEntity {
   @Column({ name: 'limit_reset', type: 'text', nullable: true })
   limitReset!: string | null;
 
+  /** Null when the request gave no device limit. */
+  @Column({ name: 'device_limit', type: 'integer', nullable: true })
+  deviceLimit!: number | null;
+
   @Column({ name: 'key_id', type: 'integer' })
   keyId!: number;
 

@@ -45,6 +45,10 @@ export class KeyEntity {
   @Column({ name: 'limit_reset', type: 'text' })
   limitReset!: string;
 
+  /** Client addresses that may use the key at once; 0 means unlimited. */
+  @Column({ name: 'device_limit', type: 'integer' })
+  deviceLimit!: number;
+
   @Column({ name: 'used_uplink', type: 'integer' })
   usedUplink!: number;
 

@@ -15,6 +15,7 @@ export function toKey(e: KeyEntity): Key {
     changeSeq: e.changeSeq,
     dataLimitBytes: e.dataLimitBytes,
     limitReset: e.limitReset as LimitReset,
+    deviceLimit: e.deviceLimit,
     usage: {
       uplinkBytes: e.usedUplink,
       downlinkBytes: e.usedDownlink,

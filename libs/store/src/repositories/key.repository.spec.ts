@@ -38,6 +38,7 @@ describe('KeyRepository', () => {
           subscriptionEnd: new Date(NOW.getTime() + 86_400_000),
           dataLimitBytes: 0,
           limitReset: 'none',
+          deviceLimit: 0,
           subscriptionToken: null,
         },
         NOW,

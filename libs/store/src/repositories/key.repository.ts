@@ -62,7 +62,8 @@ export class KeyRepository {
       findRequest: async (requestId) => {
         const rows = (await m.query(
           `SELECT request_id AS requestId, owner_id AS ownerId, duration_seconds AS durationSeconds,
-             data_limit_bytes AS dataLimitBytes, limit_reset AS limitReset, key_id AS keyId, action
+             data_limit_bytes AS dataLimitBytes, limit_reset AS limitReset, device_limit AS deviceLimit, key_id AS keyId,
+             action
            FROM grant_requests WHERE request_id = ?`,
           [requestId],
         )) as GrantRequestRecord[];
@@ -73,8 +74,9 @@ export class KeyRepository {
         // Lower case on purpose: TypeORM runs statements starting with "INSERT " without returning rows.
         const rows = (await m.query(
           `insert INTO keys (owner_id, uuid, email, node_id, inbound_tag, flow, status, subscription_end, change_seq,
-             applied_seq, data_limit_bytes, limit_reset, usage_period_start, sub_token, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, 'ACTIVE', ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING *`,
+             applied_seq, data_limit_bytes, limit_reset, device_limit, usage_period_start, sub_token, created_at,
+             updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'ACTIVE', ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
           [
             k.ownerId,
             k.uuid,
@@ -86,6 +88,7 @@ export class KeyRepository {
             ++this.lastSeq,
             k.dataLimitBytes,
             k.limitReset,
+            k.deviceLimit,
             now.getTime(),
             k.subscriptionToken,
             now.getTime(),
@@ -98,9 +101,19 @@ export class KeyRepository {
       update: (id, patch, now) => this.patch(m, id, patch, now),
       insertRequest: async (r, now) => {
         await m.query(
-          `INSERT INTO grant_requests (request_id, owner_id, duration_seconds, data_limit_bytes, limit_reset, key_id,
-             action, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          [r.requestId, r.ownerId, r.durationSeconds, r.dataLimitBytes, r.limitReset, r.keyId, r.action, now.getTime()],
+          `INSERT INTO grant_requests (request_id, owner_id, duration_seconds, data_limit_bytes, limit_reset,
+             device_limit, key_id, action, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            r.requestId,
+            r.ownerId,
+            r.durationSeconds,
+            r.dataLimitBytes,
+            r.limitReset,
+            r.deviceLimit,
+            r.keyId,
+            r.action,
+            now.getTime(),
+          ],
         );
       },
     };
@@ -120,6 +133,7 @@ export class KeyRepository {
     if (p.subscriptionEnd !== undefined) set('subscription_end', p.subscriptionEnd.getTime());
     if (p.dataLimitBytes !== undefined) set('data_limit_bytes', p.dataLimitBytes);
     if (p.limitReset !== undefined) set('limit_reset', p.limitReset);
+    if (p.deviceLimit !== undefined) set('device_limit', p.deviceLimit);
     if (p.subscriptionToken !== undefined) set('sub_token', p.subscriptionToken);
     if (p.resetUsage) {
       set('used_uplink', 0);

@@ -14,6 +14,7 @@ export interface KeyRow {
   applied_seq: number;
   data_limit_bytes: number;
   limit_reset: string;
+  device_limit: number;
   used_uplink: number;
   used_downlink: number;
   lifetime_uplink: number;
@@ -41,6 +42,7 @@ export function rowToKey(r: KeyRow): Key {
     changeSeq: r.change_seq,
     dataLimitBytes: r.data_limit_bytes,
     limitReset: r.limit_reset as LimitReset,
+    deviceLimit: r.device_limit,
     usage: {
       uplinkBytes: r.used_uplink,
       downlinkBytes: r.used_downlink,

@@ -10,6 +10,7 @@ export interface NewKey {
   subscriptionEnd: Date;
   dataLimitBytes: number;
   limitReset: LimitReset;
+  deviceLimit: number;
   subscriptionToken: string | null;
 }
 
@@ -19,6 +20,7 @@ export interface KeyPatch {
   subscriptionEnd?: Date;
   dataLimitBytes?: number;
   limitReset?: LimitReset;
+  deviceLimit?: number;
   /** Zeroes the usage of the current period and starts a new one now. */
   resetUsage?: boolean;
   subscriptionToken?: string | null;
@@ -30,6 +32,7 @@ export interface GrantRequestRecord {
   durationSeconds: number;
   dataLimitBytes: number | null;
   limitReset: LimitReset | null;
+  deviceLimit: number | null;
   keyId: number;
   action: GrantAction;
 }
