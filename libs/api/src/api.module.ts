@@ -6,6 +6,7 @@ import { AdminAuthGuard } from './auth/admin-auth.guard';
 import { AdminToken } from './auth/admin-token';
 import { GrpcAuthGuard } from './auth/grpc-auth.guard';
 import { HealthGrpcController } from './grpc/health.grpc.controller';
+import { ImportGrpcController } from './grpc/import.grpc.controller';
 import { KeysGrpcController } from './grpc/keys.grpc.controller';
 import { ReconcileGrpcController } from './grpc/reconcile.grpc.controller';
 import { StatusGrpcController } from './grpc/status.grpc.controller';
@@ -22,6 +23,7 @@ import { RequestIdMiddleware } from './http/request-id.middleware';
     ReconcileGrpcController,
     StatusGrpcController,
     HealthGrpcController,
+    ImportGrpcController,
     HealthHttpController,
     KeysHttpController,
     OperationsHttpController,

@@ -12,3 +12,6 @@ export * from './key-link.builder';
 export * from './owner-locks';
 export * from './key-input.validation';
 export * from './request-ledger.pruner';
+export * from './import.service';
+export * from './import.types';
+export { ImportRefusedError } from './import.validation';

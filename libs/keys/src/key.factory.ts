@@ -35,6 +35,27 @@ export class KeyFactory {
     @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
   ) {}
 
+  /** A key adopted from before keyd, with the UUID (and the email, when usable) it already had. */
+  adoptedKey(
+    ownerId: string,
+    uuid: string,
+    email: string,
+    plan: { subscriptionEnd: Date; dataLimitBytes: number; limitReset: LimitReset; subscriptionToken: string | null },
+  ): NewKey {
+    return {
+      ownerId,
+      uuid,
+      email,
+      nodeId: this.node.id,
+      inboundTag: this.config.core.inboundTag,
+      flow: this.config.core.flow,
+      subscriptionEnd: plan.subscriptionEnd,
+      dataLimitBytes: plan.dataLimitBytes,
+      limitReset: plan.limitReset,
+      subscriptionToken: plan.subscriptionToken,
+    };
+  }
+
   newKey(ownerId: string, plan: KeyPlan, now: Date): NewKey {
     const uuid = randomUUID();
     return {

@@ -4,6 +4,8 @@ import { StoreModule } from '@keyd/store';
 import { XrayModule } from '@keyd/xray';
 import { GrantRecorder } from './grant.recorder';
 import { GrantService } from './grant.service';
+import { ImportPusher } from './import.pusher';
+import { ImportService } from './import.service';
 import { KeyAdminService } from './key-admin.service';
 import { KeyChanges } from './key-changes';
 import { KeyEvents } from './key.events';
@@ -20,6 +22,8 @@ import { RequestLedgerPruner } from './request-ledger.pruner';
   providers: [
     GrantService,
     GrantRecorder,
+    ImportPusher,
+    ImportService,
     KeyAdminService,
     KeyChanges,
     KeyFactory,
@@ -34,6 +38,7 @@ import { RequestLedgerPruner } from './request-ledger.pruner';
   ],
   exports: [
     GrantService,
+    ImportService,
     KeyAdminService,
     KeysService,
     KeySyncService,

@@ -106,7 +106,7 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
     const path = this.state.path as string;
     const { seq, keys } = await this.keys.activeSnapshot();
     const current = await fs.readFile(path, 'utf8');
-    const next = this.render(current, keys);
+    const next = await this.render(current, keys);
     if (next !== current) {
       const temp = await writeTemp(path, next);
       await this.check(temp, path);
@@ -123,7 +123,7 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
     this.retryMs = RETRY_MIN_MS;
   }
 
-  private render(current: string, keys: Key[]): string {
+  private async render(current: string, keys: Key[]): Promise<string> {
     let parsed: CoreConfigFile;
     try {
       parsed = JSON.parse(current) as CoreConfigFile;
@@ -134,13 +134,35 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
     const inbound = parsed.inbounds?.find((i) => i.tag === tag);
     if (!inbound) throw new Error(`no inbound tagged "${tag}" in the file`);
     inbound.settings ??= {};
-    inbound.settings.clients = keys.map((k) => ({
-      id: k.uuid,
-      email: k.email,
-      flow: k.flow,
-      level: this.config.core.userLevel,
-    }));
+    const foreign = await this.foreignClients(inbound.settings.clients ?? [], keys);
+    inbound.settings.clients = [
+      ...keys.map((k) => ({
+        id: k.uuid,
+        email: k.email,
+        flow: k.flow,
+        level: this.config.core.userLevel,
+      })),
+      ...foreign,
+    ];
     return `${JSON.stringify(parsed, null, 2)}\n`;
+  }
+
+  /**
+   * Clients whose UUID is no key of keyd's, in any status, stay as the
+   * operator wrote them: keyd removes only what it manages. So a keyd started
+   * on an existing config never empties it before `keyd import` has adopted
+   * its clients, and orphans the import leaves out keep working.
+   */
+  private async foreignClients(clients: unknown[], keys: Key[]): Promise<unknown[]> {
+    const active = new Set(keys.map((k) => k.uuid.toLowerCase()));
+    const idOf = (c: unknown) => {
+      const id = (c as { id?: unknown } | null)?.id;
+      return typeof id === 'string' ? id.toLowerCase() : '';
+    };
+    const others = clients.filter((c) => !active.has(idOf(c)));
+    if (!others.length) return [];
+    const known = await this.keys.knownUuids(others.map(idOf));
+    return others.filter((c) => idOf(c) !== '' && !known.has(idOf(c)));
   }
 
   /** Runs the core's test mode on the candidate; a failing file is kept aside and never installed. */

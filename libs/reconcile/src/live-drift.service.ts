@@ -57,6 +57,7 @@ export class LiveDrift {
       }
       unknown.push(email);
     }
+    if (await this.adopting(unknown)) return;
     await this.removeUnknown(unknown, report);
   }
 
@@ -86,10 +87,25 @@ export class LiveDrift {
   async count(liveEmails: string[], report: ReconcileReport): Promise<void> {
     const { missing, extra } = await this.driftFrom(liveEmails);
     report.added += missing.filter((k) => k.provisioned).length;
+    const adopting = await this.adopting(extra.filter((e) => !e.key).map((e) => e.email));
     for (const { key } of extra) {
-      if (!key) report.unknownRemoved++;
+      if (!key) report.unknownRemoved += adopting ? 0 : 1;
       else if (key.provisioned) report.removed++;
     }
+  }
+
+  /**
+   * A database without a single key has adopted nothing yet: the users the
+   * core holds are the old setup's, waiting for `keyd import`, not strays.
+   * They stay until the database holds a key, as the config file's do.
+   */
+  private async adopting(unknown: string[]): Promise<boolean> {
+    if (!unknown.length || !(await this.keys.isEmpty())) return false;
+    this.log.warn(
+      { event: 'drift', users: unknown.length, done: 'nothing' },
+      'the core holds users and the database no key: left for keyd import',
+    );
+    return true;
   }
 
   /** Active keys the core lacks, and users the core holds that should not be there (known or not). */

@@ -127,6 +127,22 @@ describe('ReconcileService against a core that lists its users', () => {
   });
   afterEach(() => h.close());
 
+  it('leaves the users of an old setup alone while the database holds no key, and removes them after', async () => {
+    const legacy = { email: 'legacy@example.com', uuid: '0b8a4ac3-5c5e-4f4e-9d3b-6f0c2a1e7d12', flow: '' };
+    await h.putInCore(legacy);
+
+    const dry = await h.reconcile.run({ reason: 'api', dryRun: true });
+    const startup = await h.reconcile.run({ reason: 'startup' });
+
+    expect(counts(dry).unknownRemoved).toBe(0);
+    expect(counts(startup).unknownRemoved).toBe(0);
+    expect(h.coreEmails()).toEqual(['legacy@example.com']);
+    await h.grant('alice');
+    const after = await h.reconcile.run({ reason: 'periodic' });
+    expect(counts(after).unknownRemoved).toBe(1);
+    expect(h.coreEmails()).not.toContain('legacy@example.com');
+  });
+
   it('removes users unknown to the database, counted apart, and adds active keys missing from the core', async () => {
     const alice = await h.grant('alice');
     const bob = await h.grant('bob');

@@ -4,7 +4,8 @@ import { KeyEntity } from '../entities';
 import { StoreDatabase } from '../store.database';
 import { toKey } from './key.mapper';
 import { KeyRow, rowToKey } from './key.rows';
-import { GrantRequestRecord, KeyListQuery, KeyPatch, KeyWriter } from './store.types';
+import { importLookups } from './import.lookups';
+import { GrantRequestRecord, ImportLookups, ImportedKey, KeyListQuery, KeyPatch, KeyWriter } from './store.types';
 
 const LIVE = In(['ACTIVE', 'SUSPENDED']);
 const EMAIL_BATCH = 10_000;
@@ -56,6 +57,8 @@ export class KeyRepository {
       return key;
     };
     return {
+      ...importLookups((sql, params) => m.query(sql, params)),
+      insertMany: (keys, now) => this.insertMany(m, keys, now),
       findLiveByOwner: (ownerId) =>
         one(`SELECT * FROM keys WHERE owner_id = ? AND status IN ('ACTIVE', 'SUSPENDED')`, [ownerId]),
       findLatestByOwner: (ownerId) => one('SELECT * FROM keys WHERE owner_id = ? ORDER BY id DESC LIMIT 1', [ownerId]),
@@ -117,6 +120,72 @@ export class KeyRepository {
         );
       },
     };
+  }
+
+  private async insertMany(m: EntityManager, keys: ImportedKey[], now: Date): Promise<Key[]> {
+    if (!keys.length) return [];
+    const t = now.getTime();
+    const rows = keys.map((k) => {
+      const seq = ++this.lastSeq;
+      return [
+        k.ownerId,
+        k.uuid,
+        k.email,
+        k.nodeId,
+        k.inboundTag,
+        k.flow,
+        k.status,
+        k.subscriptionEnd.getTime(),
+        seq,
+        k.applied ? seq : 0,
+        k.dataLimitBytes,
+        k.limitReset,
+        k.subscriptionToken,
+      ];
+    });
+    // One JSON parameter for the whole batch: one statement, whatever the number of rows.
+    const inserted = (await m.query(
+      `insert INTO keys (owner_id, uuid, email, node_id, inbound_tag, flow, status, subscription_end, change_seq,
+         applied_seq, data_limit_bytes, limit_reset, usage_period_start, sub_token, created_at, updated_at)
+       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
+         value ->> 8, value ->> 9, value ->> 10, value ->> 11, ?, value ->> 12, ?, ?
+       FROM json_each(?) RETURNING *`,
+      [t, t, t, JSON.stringify(rows)],
+    )) as KeyRow[];
+    return inserted.map(rowToKey);
+  }
+
+  /** The import's reads outside a transaction, for a dry run. */
+  lookups(): ImportLookups {
+    return importLookups((sql, params) => this.db.dataSource.query(sql, params));
+  }
+
+  /** Keys among these whose change sequence moved past the one pushed: they changed meanwhile. */
+  async changedSincePush(pushed: { id: number; seq: number }[]): Promise<Key[]> {
+    if (!pushed.length) return [];
+    const rows = (await this.db.dataSource.query(
+      `SELECT k.* FROM json_each(?) AS p JOIN keys AS k ON k.id = p.value ->> 0 WHERE k.change_seq > p.value ->> 1`,
+      [JSON.stringify(pushed.map((p) => [p.id, p.seq]))],
+    )) as KeyRow[];
+    return rows.map(rowToKey);
+  }
+
+  async isEmpty(): Promise<boolean> {
+    const rows = (await this.db.dataSource.query('SELECT 1 FROM keys LIMIT 1')) as unknown[];
+    return rows.length === 0;
+  }
+
+  /** Which of these UUIDs are keys of keyd's, whatever their status. */
+  async knownUuids(uuids: string[]): Promise<Set<string>> {
+    const known = new Set<string>();
+    for (let i = 0; i < uuids.length; i += EMAIL_BATCH) {
+      const rows = (await this.db.dataSource.query(
+        'SELECT uuid FROM keys WHERE uuid IN (SELECT value FROM json_each(?))',
+        [JSON.stringify(uuids.slice(i, i + EMAIL_BATCH))],
+      )) as { uuid: string }[];
+      for (const r of rows) known.add(r.uuid);
+    }
+    return known;
   }
 
   private async patch(m: EntityManager, id: number, p: KeyPatch, now: Date): Promise<Key> {

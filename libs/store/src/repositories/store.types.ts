@@ -43,8 +43,23 @@ export interface KeyListQuery {
   limit: number;
 }
 
+/** A key an import writes with its own UUID and status; `applied` when the core needs no call for it. */
+export interface ImportedKey extends NewKey {
+  status: KeyStatus;
+  applied: boolean;
+}
+
+/** Reads an import plans with, for a batch of rows at a time. */
+export interface ImportLookups {
+  findByUuids(uuids: string[]): Promise<Key[]>;
+  /** ACTIVE or SUSPENDED keys of these owners. */
+  findLiveByOwners(owners: string[]): Promise<Key[]>;
+  /** Which of these emails keys already have, compared without case. */
+  takenEmails(emails: string[]): Promise<string[]>;
+}
+
 /** Writes available inside one transaction of the write queue. */
-export interface KeyWriter {
+export interface KeyWriter extends ImportLookups {
   /** The owner's ACTIVE or SUSPENDED key: at most one exists. */
   findLiveByOwner(ownerId: string): Promise<Key | null>;
   /** The owner's most recent key, whatever its status. */
@@ -56,4 +71,6 @@ export interface KeyWriter {
   setStatus(id: number, status: KeyStatus, now: Date): Promise<Key>;
   update(id: number, patch: KeyPatch, now: Date): Promise<Key>;
   insertRequest(record: GrantRequestRecord, now: Date): Promise<void>;
+  /** Many keys in one statement, each with its own change sequence. */
+  insertMany(keys: ImportedKey[], now: Date): Promise<Key[]>;
 }
