@@ -52,6 +52,8 @@ export class KeyFactory {
       subscriptionEnd: plan.subscriptionEnd,
       dataLimitBytes: plan.dataLimitBytes,
       limitReset: plan.limitReset,
+      // The old setup had no device limits; an operator sets them afterwards.
+      deviceLimit: 0,
       subscriptionToken: plan.subscriptionToken,
     };
   }

@@ -141,14 +141,15 @@ export class KeyRepository {
         k.dataLimitBytes,
         k.limitReset,
         k.subscriptionToken,
+        k.deviceLimit,
       ];
     });
     // One JSON parameter for the whole batch: one statement, whatever the number of rows.
     const inserted = (await m.query(
       `insert INTO keys (owner_id, uuid, email, node_id, inbound_tag, flow, status, subscription_end, change_seq,
-         applied_seq, data_limit_bytes, limit_reset, usage_period_start, sub_token, created_at, updated_at)
+         applied_seq, data_limit_bytes, limit_reset, usage_period_start, sub_token, device_limit, created_at, updated_at)
        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
-         value ->> 8, value ->> 9, value ->> 10, value ->> 11, ?, value ->> 12, ?, ?
+         value ->> 8, value ->> 9, value ->> 10, value ->> 11, ?, value ->> 12, value ->> 13, ?, ?
        FROM json_each(?) RETURNING *`,
       [t, t, t, JSON.stringify(rows)],
     )) as KeyRow[];
