@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import { KeydConfig } from '@keyd/config';
 import { KeyEvents, KeySyncService, OwnerLocks } from '@keyd/keys';
 import { CoreReads, createLogger, Metrics } from '@keyd/observability';
-import { KeyRepository, StoreDatabase, UsageRepository } from '@keyd/store';
+import { KeyRepository, NodeRepository, StoreDatabase, UsageRepository } from '@keyd/store';
 import { XrayClient } from '@keyd/xray';
 import { FakeCore, startFakeCore } from '@keyd/xray/testing';
 import { UsageMetricsRecorder } from './usage-metrics.recorder';
-import { UsagePoller } from './usage.poller';
+import { COUNTED_AFTER_LEAVING_MS, UsagePoller } from './usage.poller';
 
 const NOW = new Date('2030-01-01T00:00:00Z');
 
-describe('UsagePoller when the core cannot be read', () => {
+describe('UsagePoller', () => {
   let dir: string;
   let fake: FakeCore;
   let db: StoreDatabase;
@@ -20,6 +20,7 @@ describe('UsagePoller when the core cannot be read', () => {
   let poller: UsagePoller;
   let metrics: Metrics;
   let reads: CoreReads;
+  let keys: KeyRepository;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'keyd-poller-'));
@@ -30,7 +31,7 @@ describe('UsagePoller when the core cannot be read', () => {
       stats: { intervalSeconds: 3600 },
     } as unknown as KeydConfig;
     const log = createLogger('silent', false);
-    const keys = new KeyRepository(db);
+    keys = new KeyRepository(db);
     core = new XrayClient(config);
     const sync = new KeySyncService(core, keys, new OwnerLocks(), new KeyEvents(), log, config);
     poller = new UsagePoller(core, new UsageRepository(db, keys), sync, config, { now: () => NOW }, log);
@@ -49,18 +50,76 @@ describe('UsagePoller when the core cannot be read', () => {
   const failures = async () =>
     (await metrics.coreReadFailures.get()).values.find((v) => v.labels.read === 'usage_poll')?.value ?? 0;
 
-  it('counts a failed read in metrics and keeps its error for the status, until a read works', async () => {
-    fake.failNextOf('QueryStats', 8, 'Received message larger than max (5242880 vs. 4194304)');
-    const report = await poller.poll();
+  describe('when the core cannot be read', () => {
+    it('counts a failed read in metrics and keeps its error for the status, until a read works', async () => {
+      fake.failNextOf('QueryStats', 8, 'Received message larger than max (5242880 vs. 4194304)');
+      const report = await poller.poll();
 
-    expect(report.read).toBe(false);
-    expect(await failures()).toBe(1);
-    expect(reads.snapshot().usage_poll).toMatchObject({
-      failures: 1,
-      lastError: expect.stringContaining('larger than max'),
+      expect(report.read).toBe(false);
+      expect(await failures()).toBe(1);
+      expect(reads.snapshot().usage_poll).toMatchObject({
+        failures: 1,
+        lastError: expect.stringContaining('larger than max'),
+      });
+
+      await expect(poller.poll()).resolves.toMatchObject({ read: true });
+      expect(reads.snapshot().usage_poll).toMatchObject({ failures: 1, lastError: null });
     });
+  });
 
-    await expect(poller.poll()).resolves.toMatchObject({ read: true });
-    expect(reads.snapshot().usage_poll).toMatchObject({ failures: 1, lastError: null });
+  describe('with counters of users that are no longer live', () => {
+    const issue = async (owner: string, n: number) => {
+      const nodeId = (await new NodeRepository(db).seed({ name: 'n', apiAddr: fake.addr, flavor: 'xray' }, NOW)).id;
+      return keys.write((tx) =>
+        tx.insertKey(
+          {
+            ownerId: owner,
+            uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+            email: `${owner}.mail`,
+            nodeId,
+            inboundTag: 'vless-in',
+            flow: '',
+            subscriptionEnd: new Date(NOW.getTime() + 86_400_000),
+            dataLimitBytes: 0,
+            limitReset: 'none',
+            deviceLimit: 0,
+            subscriptionToken: null,
+          },
+          new Date(NOW.getTime() - 7 * 86_400_000),
+        ),
+      );
+    };
+    const revokeAt = (id: number, at: Date) => keys.write((tx) => tx.update(id, { status: 'REVOKED' }, at));
+    const traffic = (email: string, up: number, down: number) => {
+      fake.setStat(`user>>>${email}>>>traffic>>>uplink`, up);
+      fake.setStat(`user>>>${email}>>>traffic>>>downlink`, down);
+    };
+    const used = async (id: number) => {
+      const k = await keys.getById(id);
+      return [k?.usage.lifetimeUplinkBytes, k?.usage.lifetimeDownlinkBytes];
+    };
+
+    it('counts live keys and the last bytes of a key that just left, and never looks up older ones', async () => {
+      const live = await issue('live', 1);
+      const recent = await issue('recent', 2);
+      const old = await issue('old', 3);
+      await revokeAt(recent.id, new Date(NOW.getTime() - 3_600_000));
+      await revokeAt(old.id, new Date(NOW.getTime() - COUNTED_AFTER_LEAVING_MS - 1000));
+      traffic(live.email, 10, 20);
+      traffic(recent.email, 30, 40);
+      traffic(old.email, 50, 60);
+      // Counters the core keeps for users removed long ago, or that keyd never issued, until it restarts.
+      for (let i = 0; i < 1000; i++) traffic(`gone-${i}.mail`, i, i);
+      const baselines = jest.spyOn(UsageRepository.prototype, 'countedBaselines');
+
+      const report = await poller.poll();
+
+      expect(report).toMatchObject({ read: true, keysCounted: 2, uplinkBytes: 40, downlinkBytes: 60 });
+      expect(await used(live.id)).toEqual([10, 20]);
+      expect(await used(recent.id)).toEqual([30, 40]);
+      expect(await used(old.id)).toEqual([0, 0]);
+      await expect(baselines.mock.results[0].value).resolves.toHaveLength(2);
+      baselines.mockRestore();
+    });
   });
 });

@@ -31,6 +31,13 @@ interface Sample {
 type SampleResult = { sample: Sample } | { sample: null; error?: string };
 
 /**
+ * How long the counters of a key that left the core are still read: a
+ * connection opened before its removal moves bytes until it closes or is cut.
+ * Older ones are not looked at, however many the core still holds.
+ */
+export const COUNTED_AFTER_LEAVING_MS = 86_400_000;
+
+/**
  * Reads the core's per-user counters without resetting them, and turns them
  * into usage: deltas against the last persisted reading, committed with the
  * new readings in one transaction. Then applies data limits and period resets.
@@ -85,7 +92,11 @@ export class UsagePoller
     const previous = await this.usage.statsClock();
     const restarted = sample ? coreRestarted(previous, sample.uptimeSeconds, now) : false;
     const deltas = sample
-      ? usageDeltas(await this.usage.baselines([...sample.readings.keys()]), sample.readings, restarted)
+      ? usageDeltas(
+          await this.usage.countedBaselines(new Date(now.getTime() - COUNTED_AFTER_LEAVING_MS)),
+          sample.readings,
+          restarted,
+        )
       : [];
     const stats: StatsClock | null = sample
       ? {

@@ -2,10 +2,12 @@ import { InitialSchema1764300000000 } from './1764300000000-initial-schema.migra
 import { CoreState1764310000000 } from './1764310000000-core-state.migration';
 import { UsageLimits1764320000000 } from './1764320000000-usage-limits.migration';
 import { DeviceLimit1764330000000 } from './1764330000000-device-limit.migration';
+import { CountedKeys1764345000000 } from './1764345000000-counted-keys.migration';
 
 export const migrations = [
   InitialSchema1764300000000,
   CoreState1764310000000,
   UsageLimits1764320000000,
   DeviceLimit1764330000000,
+  CountedKeys1764345000000,
 ];

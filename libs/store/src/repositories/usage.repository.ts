@@ -86,18 +86,24 @@ export class UsageRepository {
     return { uptimeSeconds: row.statsUptime, bootAt: row.statsBootAt, polledAt: row.statsPolledAt };
   }
 
-  /** Only this repository's commitPoll writes baselines, so reading them outside its transaction is safe. */
-  async baselines(emails: string[]): Promise<UsageBaseline[]> {
-    const out: UsageBaseline[] = [];
-    for (let i = 0; i < emails.length; i += USAGE_BATCH) {
-      const rows = (await this.db.dataSource.query(
-        `SELECT k.id AS keyId, k.email AS email, k.raw_uplink AS rawUplink, k.raw_downlink AS rawDownlink
-         FROM json_each(?) AS e JOIN keys AS k ON k.email = e.value`,
-        [JSON.stringify(emails.slice(i, i + USAGE_BATCH))],
-      )) as UsageBaseline[];
-      out.push(...rows);
-    }
-    return out;
+  /**
+   * The last readings of every key whose counters can still move: live keys,
+   * and keys that left the core at or after `leftSince` (a connection opened
+   * before a removal lasts until it closes or is cut). Read from the keys'
+   * side, so the cost follows those keys, never the counters the core still
+   * holds for every user removed since it started, nor users keyd never
+   * issued. Only this repository's commitPoll writes baselines, so reading
+   * them outside its transaction is safe.
+   */
+  async countedBaselines(leftSince: Date): Promise<UsageBaseline[]> {
+    const columns = 'id AS keyId, email, raw_uplink AS rawUplink, raw_downlink AS rawDownlink';
+    return (await this.db.dataSource.query(
+      `SELECT ${columns} FROM keys WHERE status IN ('ACTIVE', 'SUSPENDED')
+       UNION ALL
+       SELECT ${columns} FROM keys INDEXED BY ix_keys_left_core
+       WHERE status IN ('EXPIRED', 'REVOKED') AND updated_at >= ?`,
+      [leftSince.getTime()],
+    )) as UsageBaseline[];
   }
 
   async commitPoll(c: PollCommit): Promise<PollOutcome> {
