@@ -7,6 +7,7 @@ import { CoreReads, createLogger, Metrics } from '@keyd/observability';
 import { KeyRepository, NodeRepository, StoreDatabase, UsageRepository } from '@keyd/store';
 import { XrayClient } from '@keyd/xray';
 import { FakeCore, startFakeCore } from '@keyd/xray/testing';
+import { CounterReader, FULL_READ_EVERY } from './counter.reader';
 import { UsageMetricsRecorder } from './usage-metrics.recorder';
 import { COUNTED_AFTER_LEAVING_MS, UsagePoller } from './usage.poller';
 
@@ -21,10 +22,12 @@ describe('UsagePoller', () => {
   let metrics: Metrics;
   let reads: CoreReads;
   let keys: KeyRepository;
+  /** Xray before 26.4.13 unless a suite says otherwise. */
+  let usersStats = false;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'keyd-poller-'));
-    fake = await startFakeCore({ flavor: 'xray' });
+    fake = await startFakeCore({ flavor: 'xray', usersStats });
     db = await StoreDatabase.open(join(dir, 'keyd.sqlite'));
     const config = {
       core: { apiAddr: fake.addr, flavor: 'xray', callTimeoutMs: 2000, userLevel: 0 },
@@ -34,7 +37,14 @@ describe('UsagePoller', () => {
     keys = new KeyRepository(db);
     core = new XrayClient(config);
     const sync = new KeySyncService(core, keys, new OwnerLocks(), new KeyEvents(), log, config);
-    poller = new UsagePoller(core, new UsageRepository(db, keys), sync, config, { now: () => NOW }, log);
+    poller = new UsagePoller(
+      new CounterReader(core, log),
+      new UsageRepository(db, keys),
+      sync,
+      config,
+      { now: () => NOW },
+      log,
+    );
     metrics = new Metrics();
     reads = new CoreReads(metrics, log);
     new UsageMetricsRecorder(poller, metrics, reads).onApplicationBootstrap();
@@ -49,6 +59,38 @@ describe('UsagePoller', () => {
 
   const failures = async () =>
     (await metrics.coreReadFailures.get()).values.find((v) => v.labels.read === 'usage_poll')?.value ?? 0;
+
+  const issue = async (owner: string, n: number) => {
+    const nodeId = (await new NodeRepository(db).seed({ name: 'n', apiAddr: fake.addr, flavor: 'xray' }, NOW)).id;
+    return keys.write((tx) =>
+      tx.insertKey(
+        {
+          ownerId: owner,
+          uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+          email: `${owner}.mail`,
+          nodeId,
+          inboundTag: 'vless-in',
+          flow: '',
+          subscriptionEnd: new Date(NOW.getTime() + 86_400_000),
+          dataLimitBytes: 0,
+          limitReset: 'none',
+          deviceLimit: 0,
+          subscriptionToken: null,
+        },
+        new Date(NOW.getTime() - 7 * 86_400_000),
+      ),
+    );
+  };
+  const revokeAt = (id: number, at: Date) => keys.write((tx) => tx.update(id, { status: 'REVOKED' }, at));
+  const traffic = (email: string, up: number, down: number) => {
+    fake.setStat(`user>>>${email}>>>traffic>>>uplink`, up);
+    fake.setStat(`user>>>${email}>>>traffic>>>downlink`, down);
+  };
+  const used = async (id: number) => {
+    const k = await keys.getById(id);
+    return [k?.usage.lifetimeUplinkBytes, k?.usage.lifetimeDownlinkBytes];
+  };
+  const calls = (method: string, from = 0) => fake.calls.slice(from).filter((c) => c.method === method).length;
 
   describe('when the core cannot be read', () => {
     it('counts a failed read in metrics and keeps its error for the status, until a read works', async () => {
@@ -68,37 +110,6 @@ describe('UsagePoller', () => {
   });
 
   describe('with counters of users that are no longer live', () => {
-    const issue = async (owner: string, n: number) => {
-      const nodeId = (await new NodeRepository(db).seed({ name: 'n', apiAddr: fake.addr, flavor: 'xray' }, NOW)).id;
-      return keys.write((tx) =>
-        tx.insertKey(
-          {
-            ownerId: owner,
-            uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-            email: `${owner}.mail`,
-            nodeId,
-            inboundTag: 'vless-in',
-            flow: '',
-            subscriptionEnd: new Date(NOW.getTime() + 86_400_000),
-            dataLimitBytes: 0,
-            limitReset: 'none',
-            deviceLimit: 0,
-            subscriptionToken: null,
-          },
-          new Date(NOW.getTime() - 7 * 86_400_000),
-        ),
-      );
-    };
-    const revokeAt = (id: number, at: Date) => keys.write((tx) => tx.update(id, { status: 'REVOKED' }, at));
-    const traffic = (email: string, up: number, down: number) => {
-      fake.setStat(`user>>>${email}>>>traffic>>>uplink`, up);
-      fake.setStat(`user>>>${email}>>>traffic>>>downlink`, down);
-    };
-    const used = async (id: number) => {
-      const k = await keys.getById(id);
-      return [k?.usage.lifetimeUplinkBytes, k?.usage.lifetimeDownlinkBytes];
-    };
-
     it('counts live keys and the last bytes of a key that just left, and never looks up older ones', async () => {
       const live = await issue('live', 1);
       const recent = await issue('recent', 2);
@@ -121,5 +132,60 @@ describe('UsagePoller', () => {
       await expect(baselines.mock.results[0].value).resolves.toHaveLength(2);
       baselines.mockRestore();
     });
+  });
+
+  describe('on a core that has GetUsersStats (Xray >= 26.4.13)', () => {
+    beforeAll(() => (usersStats = true));
+    afterAll(() => (usersStats = false));
+
+    it('serves the polls between full reads from the users online, and counts every byte once', async () => {
+      const alice = await issue('alice', 1);
+      const bob = await issue('bob', 2);
+      traffic(alice.email, 100, 100);
+      traffic(bob.email, 10, 10);
+      fake.setOnline(alice.email, true);
+      await expect(poller.poll()).resolves.toMatchObject({ source: 'all_counters', uplinkBytes: 110 });
+
+      // Alice is still connected; bob moved bytes, then disconnected before the next poll.
+      traffic(alice.email, 300, 300);
+      traffic(bob.email, 60, 60);
+      const from = fake.calls.length;
+      for (let i = 1; i < FULL_READ_EVERY; i++)
+        await expect(poller.poll()).resolves.toMatchObject({ source: 'online_users' });
+      expect([calls('GetUsersStats', from), calls('QueryStats', from)]).toEqual([FULL_READ_EVERY - 1, 0]);
+      expect(await used(alice.id)).toEqual([300, 300]);
+      expect(await used(bob.id)).toEqual([10, 10]);
+
+      // The next full read finds bob's last bytes, counted against the same baseline: once.
+      await expect(poller.poll()).resolves.toMatchObject({ source: 'all_counters', uplinkBytes: 50 });
+      expect(await used(alice.id)).toEqual([300, 300]);
+      expect(await used(bob.id)).toEqual([60, 60]);
+    });
+
+    it('reads every counter from then on when the core reports nobody online while counters move', async () => {
+      // What a core without statsUserOnline in its policy answers: its online maps stay empty.
+      const alice = await issue('alice', 1);
+      traffic(alice.email, 100, 100);
+      await poller.poll();
+      traffic(alice.email, 200, 200);
+      for (let i = 1; i < FULL_READ_EVERY; i++) await poller.poll();
+      expect(await used(alice.id)).toEqual([100, 100]);
+      await expect(poller.poll()).resolves.toMatchObject({ source: 'all_counters', uplinkBytes: 100 });
+
+      const from = fake.calls.length;
+      traffic(alice.email, 250, 250);
+      await expect(poller.poll()).resolves.toMatchObject({ source: 'all_counters', uplinkBytes: 50 });
+      expect(calls('GetUsersStats', from)).toBe(0);
+    });
+  });
+
+  it('reads every counter on a core without GetUsersStats, asking for it only once', async () => {
+    const alice = await issue('alice', 1);
+    fake.setOnline(alice.email, true);
+    for (let i = 0; i < 2 * FULL_READ_EVERY; i++) {
+      traffic(alice.email, 10 * (i + 1), 0);
+      await expect(poller.poll()).resolves.toMatchObject({ source: 'all_counters', uplinkBytes: 10 });
+    }
+    expect([calls('GetUsersStats'), calls('QueryStats')]).toEqual([1, 2 * FULL_READ_EVERY]);
   });
 });

@@ -5,14 +5,16 @@ import { CLOCK, Clock } from '@keyd/domain';
 import { KeySyncService } from '@keyd/keys';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { StatsClock, UsageRepository } from '@keyd/store';
-import { CoreError, XrayClient } from '@keyd/xray';
-import { coreRestarted, CounterReading, parseUserCounters, periodStarts, usageDeltas } from './usage.math';
+import { CounterReader, CounterSource } from './counter.reader';
+import { coreRestarted, periodStarts, usageDeltas } from './usage.math';
 
 export interface UsagePollReport {
   /** False when the core could not be read; period resets ran anyway. */
   read: boolean;
   /** Why the core could not be read. */
   readError?: string;
+  /** Which counters were read: all of them, or those of users with a connection open. */
+  source?: CounterSource;
   coreRestarted: boolean;
   keysCounted: number;
   uplinkBytes: number;
@@ -22,13 +24,6 @@ export interface UsagePollReport {
   periodResets: number;
   durationMs: number;
 }
-
-interface Sample {
-  uptimeSeconds: number;
-  readings: Map<string, CounterReading>;
-}
-
-type SampleResult = { sample: Sample } | { sample: null; error?: string };
 
 /**
  * How long the counters of a key that left the core are still read: a
@@ -51,7 +46,7 @@ export class UsagePoller
   private running?: Promise<UsagePollReport>;
 
   constructor(
-    private readonly core: XrayClient,
+    private readonly reader: CounterReader,
     private readonly usage: UsageRepository,
     private readonly sync: KeySyncService,
     @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'stats'>,
@@ -87,7 +82,7 @@ export class UsagePoller
     const started = Date.now();
     this.log.debug({ event: 'usage-poll' }, 'usage poll started');
     const now = this.clock.now();
-    const sampled = await this.sample();
+    const sampled = await this.reader.sample();
     const sample = sampled.sample;
     const previous = await this.usage.statsClock();
     const restarted = sample ? coreRestarted(previous, sample.uptimeSeconds, now) : false;
@@ -105,6 +100,8 @@ export class UsagePoller
           polledAt: now,
         }
       : null;
+    if (sample?.source === 'all_counters')
+      this.reader.fullReadCounted(deltas.filter((d) => d.uplink + d.downlink > 0).length);
     const outcome = await this.usage.commitPoll({
       deltas,
       resetBaselines: restarted,
@@ -116,6 +113,7 @@ export class UsagePoller
     const report: UsagePollReport = {
       read: sample !== null,
       readError: sampled.sample ? undefined : sampled.error,
+      source: sample?.source,
       coreRestarted: restarted,
       keysCounted: deltas.length,
       uplinkBytes: deltas.reduce((n, d) => n + d.uplink, 0),
@@ -131,24 +129,5 @@ export class UsagePoller
     this.log[quiet ? 'debug' : 'info']({ event: 'usage-poll', ...report }, 'usage poll');
     this.emit('poll', report);
     return report;
-  }
-
-  /**
-   * Uptime is read before and after the counters: a restart in between would
-   * pair old counters with a new uptime and count them twice, so that sample
-   * is dropped and the next poll reads a settled core.
-   */
-  private async sample(): Promise<SampleResult> {
-    try {
-      const before = await this.core.sysStats();
-      const stats = await this.core.queryStats('user>>>');
-      const after = await this.core.sysStats();
-      if (after.uptimeSeconds < before.uptimeSeconds) return { sample: null };
-      return { sample: { uptimeSeconds: before.uptimeSeconds, readings: parseUserCounters(stats) } };
-    } catch (e) {
-      if (!(e instanceof CoreError)) throw e;
-      // Logged at warn by whoever records the report: no usage is counted and no limit enforced meanwhile.
-      return { sample: null, error: e.message };
-    }
   }
 }

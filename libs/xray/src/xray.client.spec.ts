@@ -325,6 +325,35 @@ describe.each([
     });
   });
 
+  describe('usersTraffic', () => {
+    it('returns null on a core without GetUsersStats', async () => {
+      await expect(client.usersTraffic()).resolves.toBeNull();
+    });
+
+    if (lists) {
+      it('returns the counters of users with a connection open, read without reset (Xray >= 26.4.13)', async () => {
+        const recent = await startFakeCore({ flavor, usersStats: true });
+        const c = clientFor(recent, flavor);
+        try {
+          recent.setStat(`user>>>${alice.email}>>>traffic>>>uplink`, 1000);
+          recent.setStat(`user>>>${alice.email}>>>traffic>>>downlink`, 5000);
+          recent.setStat(`user>>>${bob.email}>>>traffic>>>uplink`, 7);
+          recent.setOnline(alice.email, true);
+          await expect(c.usersTraffic()).resolves.toEqual([{ email: alice.email, uplink: 1000, downlink: 5000 }]);
+          recent.setOnline(bob.email, true);
+          const both = await c.usersTraffic();
+          expect(both).toHaveLength(2);
+          expect(both).toContainEqual({ email: alice.email, uplink: 1000, downlink: 5000 });
+          // A direction without a counter yet reads 0, as the core answers it.
+          expect(both).toContainEqual({ email: bob.email, uplink: 7, downlink: 0 });
+        } finally {
+          c.close();
+          await recent.stop();
+        }
+      });
+    }
+  });
+
   describe('CoreCallListener', () => {
     it('receives the operation and result of every call', async () => {
       await client.addUser(TAG, alice);

@@ -19,7 +19,14 @@ export interface CoreStat {
   value: number;
 }
 
-export type CoreOperation = 'add_user' | 'remove_user' | 'sys_stats' | 'list_users' | 'query_stats';
+/** One user's traffic counters, as GetUsersStats answers them; a counter the core lacks reads 0. */
+export interface CoreUserTraffic {
+  email: string;
+  uplink: number;
+  downlink: number;
+}
+
+export type CoreOperation = 'add_user' | 'remove_user' | 'sys_stats' | 'list_users' | 'query_stats' | 'users_stats';
 
 /** Receives every call's outcome, for metrics. */
 export interface CoreCallListener {

@@ -18,6 +18,8 @@ export interface FakeCoreOptions {
   inboundTags?: string[];
   /** Whether GetInboundUsers(Count) are served. Default: true for xray (>= 24.11.5), false for v2ray. */
   listUsers?: boolean;
+  /** Whether GetUsersStats is served (Xray >= 26.4.13). Default false: V2Ray and older Xray. */
+  usersStats?: boolean;
 }
 
 export type FakeUser = { email: string; uuid: string; flow: string; level: number };
@@ -37,6 +39,8 @@ export interface FakeCore {
   calls: FakeCall[];
   setUptime(seconds: number): void;
   setStat(name: string, value: number): void;
+  /** Whether the user has a connection open, as the core's online map tracks it (statsUserOnline). */
+  setOnline(email: string, online: boolean): void;
   /** Puts users straight into an inbound, as if added one by one; for tests that need many. */
   seedUsers(users: FakeUser[], tag?: string): void;
   /** The next call that reaches the core fails with this status; several queue up. */
@@ -72,6 +76,7 @@ type ProtoUser = { level: number; email: string; account: TypedMessage | null };
 type AlterInboundRequest = { tag: string; operation: TypedMessage | null };
 type GetInboundUserRequest = { tag: string; email: string };
 type QueryStatsRequest = { pattern: string; reset: boolean };
+type GetUsersStatsRequest = { include_traffic: boolean; reset: boolean };
 type StoredUser = FakeUser & { encryption: string };
 
 class Fault {
@@ -105,6 +110,7 @@ export async function startFakeCore(opts: FakeCoreOptions): Promise<FakeCore> {
   const listUsers = opts.listUsers ?? opts.flavor === 'xray';
   const inbounds = new Map(tags.map((t) => [t, new Map<string, StoredUser>()]));
   const stats = new Map<string, number>();
+  const online = new Set<string>();
   const calls: FakeCall[] = [];
   const faults: Fault[] = [];
   const methodFaults = new Map<string, Fault[]>();
@@ -257,6 +263,27 @@ export async function startFakeCore(opts: FakeCoreOptions): Promise<FakeCore> {
       return { stat };
     }),
     GetSysStats: unary<object>('GetSysStats', () => ({ Uptime: uptime })),
+    // As Xray answers it: only users with an open connection, each with the exact counters of its email.
+    GetUsersStats: unary<GetUsersStatsRequest>('GetUsersStats', ({ include_traffic, reset }) => {
+      if (!opts.usersStats)
+        throw new Fault(
+          grpc.status.UNIMPLEMENTED,
+          `unknown method GetUsersStats for service ${pkg}app.stats.command.StatsService`,
+        );
+      const counter = (email: string, direction: string) => {
+        const name = `user>>>${email}>>>traffic>>>${direction}`;
+        const value = stats.get(name) ?? 0;
+        if (reset && stats.has(name)) stats.set(name, 0);
+        return value;
+      };
+      return {
+        users: [...online].map((email) =>
+          include_traffic
+            ? { email, traffic: { uplink: counter(email, 'uplink'), downlink: counter(email, 'downlink') } }
+            : { email },
+        ),
+      };
+    }),
   };
 
   // The proto files declare Xray's packages; each flavor serves them under its own service names.
@@ -284,6 +311,7 @@ export async function startFakeCore(opts: FakeCoreOptions): Promise<FakeCore> {
     calls,
     setUptime: (seconds) => void (uptime = seconds),
     setStat: (name, value) => void stats.set(name, value),
+    setOnline: (email, on) => void (on ? online.add(email) : online.delete(email)),
     seedUsers(users, tag = tags[0]) {
       const inbound = inbounds.get(tag);
       if (!inbound) throw new Error(`no inbound ${tag}`);
@@ -301,6 +329,7 @@ export async function startFakeCore(opts: FakeCoreOptions): Promise<FakeCore> {
       server.drain(addr, 0);
       for (const users of inbounds.values()) users.clear();
       stats.clear();
+      online.clear();
       uptime = 0;
     },
     async stop() {
