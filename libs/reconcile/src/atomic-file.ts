@@ -1,12 +1,12 @@
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-/** Writes data to a temp file beside target and fsyncs it; returns the temp path. */
-export async function writeTemp(target: string, data: string): Promise<string> {
+/** Writes data (whole, or streamed in chunks) to a temp file beside target and fsyncs it; returns the temp path. */
+export async function writeTemp(target: string, data: string | AsyncIterable<string>): Promise<string> {
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
   const handle = await fs.open(temp, 'w', 0o640);
   try {
-    await handle.writeFile(data);
+    await fs.writeFile(handle, data);
     await handle.sync();
   } catch (e) {
     // A half-written temp file on a full disk would keep the disk full.
@@ -27,8 +27,4 @@ export async function install(temp: string, target: string): Promise<void> {
   } finally {
     await dir.close();
   }
-}
-
-export async function writeAtomic(target: string, data: string): Promise<void> {
-  await install(await writeTemp(target, data), target);
 }

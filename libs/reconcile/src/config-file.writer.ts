@@ -1,17 +1,28 @@
-import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { promises as fs } from 'node:fs';
-import { promisify } from 'node:util';
+import { promises as fs, Stats } from 'node:fs';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
-import { Key } from '@keyd/domain';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { CoreStateRepository, KeyRepository } from '@keyd/store';
-import { install, writeAtomic, writeTemp } from './atomic-file';
+import { install, writeTemp } from './atomic-file';
+import { digestOf, renderConfig } from './client-list.renderer';
+import { ConfigLayout, ForeignClient, readConfigLayout } from './config-layout.reader';
+import { checkCoreConfig } from './core-config.checker';
 
-const run = promisify(execFile);
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 60_000;
+/** The core parses every client in test mode: seconds at 100k keys, far more on a loaded machine. */
+const CHECK_TIMEOUT_MS = 120_000;
+
+/** Which file is on disk: an edit or a replacement changes at least one of these. */
+interface FileStamp {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+const stampOf = (s: Stats): FileStamp => ({ ino: s.ino, size: s.size, mtimeMs: s.mtimeMs });
+const sameStamp = (a: FileStamp, b: FileStamp) => a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 
 export interface ConfigFileStatus {
   path: string | null;
@@ -20,10 +31,6 @@ export interface ConfigFileStatus {
   writes: number;
   failures: number;
   lastError: string | null;
-}
-
-interface CoreConfigFile {
-  inbounds?: { tag?: string; settings?: { clients?: unknown[] } }[];
 }
 
 /**
@@ -43,6 +50,7 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
   private again = false;
   private rejectedOnce = false;
   private retryMs = RETRY_MIN_MS;
+  private written: { layout: ConfigLayout; seq: number; stamp: FileStamp } | null = null;
   private readonly state: ConfigFileStatus;
 
   constructor(
@@ -104,18 +112,27 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
 
   private async writeOnce(): Promise<void> {
     const path = this.state.path as string;
-    const { seq, keys } = await this.keys.activeSnapshot();
-    const current = await fs.readFile(path, 'utf8');
-    const next = await this.render(current, keys);
-    if (next !== current) {
-      const temp = await writeTemp(path, next);
+    const current = await this.currentLayout(path);
+    const foreign = await this.stillForeign(current.layout.foreign);
+    const layout = { ...current.layout, foreign };
+    const level = this.config.core.userLevel;
+    const counted = { clients: 0 };
+    const { seq, temp } = await this.keys.readActive(async (snapshot) => {
+      const unchanged = current.ours
+        ? snapshot.seq === current.ours.seq && foreign.length === current.layout.foreign.length
+        : (await digestOf(renderConfig(layout, snapshot.pages(), level))) === layout.digest;
+      if (unchanged) return { seq: snapshot.seq, temp: null };
+      return { seq: snapshot.seq, temp: await writeTemp(path, renderConfig(layout, snapshot.pages(), level, counted)) };
+    });
+    if (temp) {
       await this.check(temp, path);
       await install(temp, path);
-      await writeAtomic(`${path}.last-good`, next);
+      await this.keepLastGood(path);
       this.state.writes++;
-      this.log.info({ path, active_keys: keys.length, change_seq: seq }, 'core config file written');
+      this.log.info({ path, active_keys: counted.clients, change_seq: seq }, 'core config file written');
     }
-    this.emit('write', next !== current ? 'written' : 'unchanged');
+    this.written = { layout, seq, stamp: stampOf(await fs.stat(path)) };
+    this.emit('write', temp ? 'written' : 'unchanged');
     await this.coreState.recordConfigWrite(seq, new Date());
     this.state.lastWriteAt = new Date();
     this.state.writtenSeq = seq;
@@ -123,62 +140,61 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
     this.retryMs = RETRY_MIN_MS;
   }
 
-  private async render(current: string, keys: Key[]): Promise<string> {
-    let parsed: CoreConfigFile;
-    try {
-      parsed = JSON.parse(current) as CoreConfigFile;
-    } catch (e) {
-      throw new Error(`the file is not valid JSON, so it is left alone: ${(e as Error).message}`);
-    }
-    const tag = this.config.core.inboundTag;
-    const inbound = parsed.inbounds?.find((i) => i.tag === tag);
-    if (!inbound) throw new Error(`no inbound tagged "${tag}" in the file`);
-    inbound.settings ??= {};
-    const foreign = await this.foreignClients(inbound.settings.clients ?? [], keys);
-    inbound.settings.clients = [
-      ...keys.map((k) => ({
-        id: k.uuid,
-        email: k.email,
-        flow: k.flow,
-        level: this.config.core.userLevel,
-      })),
-      ...foreign,
-    ];
-    return `${JSON.stringify(parsed, null, 2)}\n`;
+  /**
+   * The file's layout. A file that is still the one this writer last wrote or
+   * found current needs no reading: whether a write would change it follows
+   * from the change sequence. Any other file (the first write, or one the
+   * operator edited since) is read once, and compared by digest.
+   */
+  private async currentLayout(path: string): Promise<{ layout: ConfigLayout; ours: { seq: number } | null }> {
+    const known = this.written;
+    if (known && sameStamp(known.stamp, stampOf(await fs.stat(path)))) return { layout: known.layout, ours: known };
+    this.written = null;
+    const layout = await readConfigLayout(path, this.config.core.inboundTag, (c) => this.stillForeign(c));
+    return { layout, ours: null };
   }
 
   /**
    * Clients whose UUID is no key of keyd's, in any status, stay as the
    * operator wrote them: keyd removes only what it manages. So a keyd started
    * on an existing config never empties it before `keyd import` has adopted
-   * its clients, and orphans the import leaves out keep working.
+   * its clients, and orphans the import leaves out keep working. Checked again
+   * on every write, since an import may adopt them at any time.
    */
-  private async foreignClients(clients: unknown[], keys: Key[]): Promise<unknown[]> {
-    const active = new Set(keys.map((k) => k.uuid.toLowerCase()));
-    const idOf = (c: unknown) => {
-      const id = (c as { id?: unknown } | null)?.id;
-      return typeof id === 'string' ? id.toLowerCase() : '';
-    };
-    const others = clients.filter((c) => !active.has(idOf(c)));
-    if (!others.length) return [];
-    const known = await this.keys.knownUuids(others.map(idOf));
-    return others.filter((c) => idOf(c) !== '' && !known.has(idOf(c)));
+  private async stillForeign(clients: ForeignClient[]): Promise<ForeignClient[]> {
+    if (!clients.length) return clients;
+    const known = await this.keys.knownUuids(clients.map((c) => c.id.toLowerCase()));
+    return clients.filter((c) => !known.has(c.id.toLowerCase()));
   }
 
-  /** Runs the core's test mode on the candidate; a failing file is kept aside and never installed. */
+  /** A copy of the file as last installed, for the operator; the kernel copies it, not this process. */
+  private async keepLastGood(path: string): Promise<void> {
+    const copy = `${path}.last-good`;
+    await fs.copyFile(path, `${copy}.tmp`);
+    await fs.rename(`${copy}.tmp`, copy);
+  }
+
+  /**
+   * Runs the core's test mode on the candidate. A file the core rejects is kept
+   * aside and never installed; a check that gave no verdict (timed out, killed,
+   * could not start) says nothing about the file, so it is dropped and the
+   * write is tried again like any other failure.
+   */
   private async check(temp: string, path: string): Promise<void> {
     const bin = this.config.core.bin;
     if (!bin) return;
-    const args = this.config.core.flavor === 'xray' ? ['run', '-test', '-c', temp] : ['-test', '-config', temp];
-    try {
-      await run(bin, args, { timeout: 30_000 });
-    } catch (e) {
-      const rejected = `${path}.rejected`;
-      this.rejectedOnce = true;
-      await fs.rename(temp, rejected).catch(() => undefined);
-      const detail = (e as { stderr?: string; stdout?: string }).stdout || (e as Error).message;
-      throw new Error(`the core rejected the new file (kept as ${rejected}): ${String(detail).trim().slice(-500)}`);
+    const outcome = await checkCoreConfig(bin, this.config.core.flavor, temp, CHECK_TIMEOUT_MS);
+    if (outcome.kind === 'accepted') return;
+    if (outcome.kind === 'inconclusive') {
+      await fs.unlink(temp).catch(() => undefined);
+      throw new Error(`the core's check of the new file gave no verdict, so it was not installed: ${outcome.reason}`);
     }
+    const rejected = `${path}.rejected`;
+    this.rejectedOnce = true;
+    await fs.rename(temp, rejected).catch(() => undefined);
+    throw new Error(
+      `the core rejected the new file (kept as ${rejected}), exit code ${outcome.code}: ${outcome.output.slice(-500)}`,
+    );
   }
 
   private fail(e: unknown): void {

@@ -4,6 +4,7 @@ import * as sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
 import { entities } from './entities';
 import { migrations } from './migrations';
+import { ReadQuery, SnapshotReader } from './snapshot.reader';
 import { WriteQueue } from './write-queue';
 
 export class StoreOpenError extends Error {
@@ -13,11 +14,27 @@ export class StoreOpenError extends Error {
   }
 }
 
-/** The open database: the DataSource for reads and the queue every write goes through. */
+/**
+ * The open database: the DataSource for reads, the queue every write goes
+ * through, and a read-only connection for consistent reads of many rows.
+ */
 export class StoreDatabase {
   readonly writes: WriteQueue;
-  constructor(readonly dataSource: DataSource) {
+  constructor(
+    readonly dataSource: DataSource,
+    private readonly reader: SnapshotReader | null,
+  ) {
     this.writes = new WriteQueue(() => dataSource.createQueryRunner());
+  }
+
+  /**
+   * Runs fn on one consistent view of the database without holding up writes.
+   * An in-memory database has no second connection to read from, so there the
+   * read waits its turn in the write queue instead.
+   */
+  consistentRead<T>(fn: (query: ReadQuery) => Promise<T>): Promise<T> {
+    if (this.reader) return this.reader.read(fn);
+    return this.writes.run((m) => fn((sql, params) => m.query(sql, params) as Promise<unknown[]>));
   }
 
   static async open(path: string): Promise<StoreDatabase> {
@@ -51,7 +68,12 @@ export class StoreDatabase {
       if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
       throw new StoreOpenError(file, e);
     }
-    return new StoreDatabase(dataSource);
+    try {
+      return new StoreDatabase(dataSource, file === ':memory:' ? null : await SnapshotReader.open(file));
+    } catch (e) {
+      await dataSource.destroy().catch(() => undefined);
+      throw new StoreOpenError(file, e);
+    }
   }
 
   /** Null when a trivial query answers within a second, else why not. */
@@ -72,6 +94,7 @@ export class StoreDatabase {
 
   async close(): Promise<void> {
     await this.writes.idle();
+    await this.reader?.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { StoreDatabase } from '../store.database';
 import { KeyRepository } from './key.repository';
 import { NodeRepository } from './node.repository';
+import { ActiveSnapshot } from './store.types';
 
 const NOW = new Date('2030-01-01T00:00:00Z');
 
@@ -68,5 +69,43 @@ describe('KeyRepository', () => {
     expect((await keys.getById(alice.id))?.provisioned).toBe(true);
     expect((await keys.getById(bob.id))?.provisioned).toBe(true);
     await expect(keys.countPending()).resolves.toBe(0);
+  });
+
+  describe('readActive', () => {
+    const emails = async (snapshot: ActiveSnapshot, size?: number) => {
+      const out: string[] = [];
+      for await (const page of snapshot.pages(size)) out.push(...page.map((k) => k.email));
+      return out;
+    };
+
+    it('reads one consistent view outside the write queue: writes commit during it and stay out of it', async () => {
+      await issue('alice', 1);
+      const bob = await issue('bob', 2);
+      const seqBefore = await keys.maxChangeSeq();
+
+      const seen = await keys.readActive(async (snapshot) => {
+        const first = await emails(snapshot, 1);
+        // Inside the queue this write would wait for the read, and the read for it: only a second connection lets it commit.
+        await issue('carol', 3);
+        await keys.write((tx) => tx.setStatus(bob.id, 'REVOKED', NOW));
+        return { seq: snapshot.seq, first, again: await emails(snapshot, 1) };
+      });
+
+      expect(seen).toEqual({ seq: seqBefore, first: ['alice.mail', 'bob.mail'], again: ['alice.mail', 'bob.mail'] });
+      const after = await keys.readActive(async (s) => ({ seq: s.seq, emails: await emails(s) }));
+      expect(after).toEqual({ seq: await keys.maxChangeSeq(), emails: ['alice.mail', 'carol.mail'] });
+      expect(after.seq).toBeGreaterThan(seqBefore);
+    });
+
+    it('pages through every active key in id order and only what the config file needs', async () => {
+      for (let i = 1; i <= 7; i++) await issue(`owner${i}`, i);
+      const pages = await keys.readActive(async (s) => {
+        const out: unknown[][] = [];
+        for await (const page of s.pages(3)) out.push(page.map(({ uuid, email, flow }) => ({ uuid, email, flow })));
+        return out;
+      });
+      expect(pages.map((p) => p.length)).toEqual([3, 3, 1]);
+      expect(pages.flat()[6]).toEqual({ uuid: '00000000-0000-4000-8000-000000000007', email: 'owner7.mail', flow: '' });
+    });
   });
 });

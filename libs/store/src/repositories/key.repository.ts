@@ -5,10 +5,20 @@ import { StoreDatabase } from '../store.database';
 import { toKey } from './key.mapper';
 import { KeyRow, rowToKey } from './key.rows';
 import { importLookups } from './import.lookups';
-import { GrantRequestRecord, ImportLookups, ImportedKey, KeyListQuery, KeyPatch, KeyWriter } from './store.types';
+import {
+  ActiveClient,
+  ActiveSnapshot,
+  GrantRequestRecord,
+  ImportLookups,
+  ImportedKey,
+  KeyListQuery,
+  KeyPatch,
+  KeyWriter,
+} from './store.types';
 
 const LIVE = In(['ACTIVE', 'SUSPENDED']);
 const EMAIL_BATCH = 10_000;
+const ACTIVE_PAGE = 2000;
 
 /**
  * Keys and the grant ledger. Reads go straight to the database; writes run in
@@ -328,14 +338,28 @@ export class KeyRepository {
   }
 
   /**
-   * Active keys and the change sequence they are current as of. Read inside the
-   * write queue so that no write lands between the two statements.
+   * Runs fn on the active keys and the change sequence they are current as of,
+   * read from one consistent view outside the write queue: grants commit
+   * meanwhile and never wait for it. The pages hold only what the core's config
+   * file needs, a page at a time, so the read costs the same memory whatever
+   * the key count; they can be walked more than once inside fn, with the same
+   * result each time.
    */
-  async activeSnapshot(): Promise<{ seq: number; keys: Key[] }> {
-    return this.db.writes.run(async (m) => {
-      const rows = await m.getRepository(KeyEntity).find({ where: { status: 'ACTIVE' }, order: { id: 'ASC' } });
-      const row = (await m.query('SELECT COALESCE(MAX(change_seq), 0) AS seq FROM keys')) as { seq: number }[];
-      return { seq: Number(row[0].seq), keys: rows.map(toKey) };
+  readActive<T>(fn: (snapshot: ActiveSnapshot) => Promise<T>): Promise<T> {
+    return this.db.consistentRead(async (query) => {
+      const row = (await query('SELECT COALESCE(MAX(change_seq), 0) AS seq FROM keys', [])) as { seq: number }[];
+      async function* pages(size = ACTIVE_PAGE): AsyncGenerator<ActiveClient[]> {
+        for (let after = 0; ;) {
+          const page = (await query(
+            `SELECT id, uuid, email, flow FROM keys WHERE status = 'ACTIVE' AND id > ? ORDER BY id LIMIT ?`,
+            [after, size],
+          )) as (ActiveClient & { id: number })[];
+          if (!page.length) return;
+          after = page[page.length - 1].id;
+          yield page;
+        }
+      }
+      return fn({ seq: Number(row[0].seq), pages });
     });
   }
 

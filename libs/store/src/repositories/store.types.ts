@@ -74,3 +74,17 @@ export interface KeyWriter extends ImportLookups {
   /** Many keys in one statement, each with its own change sequence. */
   insertMany(keys: ImportedKey[], now: Date): Promise<Key[]>;
 }
+
+/** What the core's config file holds of an active key. */
+export interface ActiveClient {
+  uuid: string;
+  email: string;
+  flow: string;
+}
+
+export interface ActiveSnapshot {
+  /** The change sequence the pages are current as of. */
+  seq: number;
+  /** The active keys in id order, a page at a time. */
+  pages(size?: number): AsyncIterable<ActiveClient[]>;
+}

@@ -1,0 +1,78 @@
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigFileWriter, ConfigWriteResult } from './config-file.writer';
+import { checkCoreConfig } from './core-config.checker';
+import { ManualClock } from './testing/manual.clock';
+import { ReconcileHarness, TAG } from './testing/reconcile.harness';
+
+const T0 = Date.parse('2030-01-01T00:00:00Z');
+const OPERATOR_FILE = `${JSON.stringify({ inbounds: [{ tag: TAG, settings: { clients: [] } }] }, null, 2)}\n`;
+
+/** The core's test mode stood in for by a script, so each way a check can end is reproducible. */
+describe('ConfigFileWriter and the core check', () => {
+  let h: ReconcileHarness;
+  let configPath: string;
+
+  beforeEach(async () => {
+    h = await ReconcileHarness.start({ clock: new ManualClock(T0) });
+    configPath = join(h.dir, 'core.json');
+    writeFileSync(configPath, OPERATOR_FILE);
+    await h.grant('alice');
+  });
+  afterEach(() => h.close());
+
+  const script = (name: string, body: string) => {
+    const path = join(h.dir, name);
+    writeFileSync(path, `#!/bin/sh\n${body}\n`);
+    chmodSync(path, 0o755);
+    return path;
+  };
+
+  const writeWith = async (bin: string) => {
+    const writer = new ConfigFileWriter(h.keys, h.coreState, { core: { ...h.config.core, configPath, bin } }, h.log);
+    const results: ConfigWriteResult[] = [];
+    writer.on('write', (r) => results.push(r));
+    await writer.flush();
+    writer.onModuleDestroy();
+    return { results, status: writer.status() };
+  };
+
+  const leftovers = () => readdirSync(h.dir).filter((f) => f.includes('core.json') && f !== 'core.json');
+
+  it('installs a file the check accepts', async () => {
+    const { results, status } = await writeWith(script('ok.sh', 'exit 0'));
+    expect(results).toEqual(['written']);
+    expect(status.lastError).toBeNull();
+    expect(readFileSync(configPath, 'utf8')).toContain('"email": "alice');
+  });
+
+  it('keeps a file the core rejects aside as .rejected, with the core’s words and exit code', async () => {
+    const { results, status } = await writeWith(script('no.sh', 'echo "Failed to load: invalid user" >&2; exit 23'));
+    expect(results).toEqual(['rejected']);
+    expect(status.lastError).toMatch(/the core rejected the new file .*exit code 23: Failed to load: invalid user/);
+    expect(readFileSync(`${configPath}.rejected`, 'utf8')).toContain('"email": "alice');
+    expect(readFileSync(configPath, 'utf8')).toBe(OPERATOR_FILE);
+  });
+
+  for (const [name, body, reason] of [
+    ['killed by a signal', 'kill -9 $$', /gave no verdict.*killed by SIGKILL/],
+    ['missing', null, /gave no verdict.*could not be started/],
+  ] as const) {
+    it(`never calls the file rejected when the check itself fails: ${name}`, async () => {
+      const bin = body === null ? join(h.dir, 'no-such-core') : script('check.sh', body);
+      const { results, status } = await writeWith(bin);
+      expect(results).toEqual(['failed']);
+      expect(status.lastError).toMatch(reason);
+      expect(status.lastError).not.toMatch(/rejected/);
+      expect(existsSync(`${configPath}.rejected`)).toBe(false);
+      // Nothing installed and no temp file left behind: the next attempt starts clean.
+      expect(readFileSync(configPath, 'utf8')).toBe(OPERATOR_FILE);
+      expect(leftovers()).toEqual([]);
+    });
+  }
+
+  it('gives no verdict for a check that outlives its timeout, and stops it', async () => {
+    const outcome = await checkCoreConfig(script('slow.sh', 'exec sleep 30'), 'v2ray', configPath, 300);
+    expect(outcome).toEqual({ kind: 'inconclusive', reason: expect.stringMatching(/no verdict within 0.3 s/) });
+  });
+});
