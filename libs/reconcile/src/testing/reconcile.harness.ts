@@ -96,7 +96,9 @@ export class ReconcileHarness {
         inboundTag: TAG,
         flow: 'xtls-rprx-vision',
         userLevel: 0,
-        callTimeoutMs: 3000,
+        // Generous: the fake core encodes a 50k-user listing in this same process, which on a loaded
+        // machine holds the event loop long enough to fail a short deadline.
+        callTimeoutMs: 10_000,
         // Probes and passes run only when a test asks for them.
         probeIntervalMs: 3_600_000,
         configPath: opts.configPath,
