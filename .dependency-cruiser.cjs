@@ -10,27 +10,6 @@
  */
 const NAME = '[a-z0-9]+(-[a-z0-9]+)*';
 
-// Older files still to be renamed to <name>.<role>.ts; nothing new joins this list.
-const UNRENAMED = [
-  'libs/xray/src/testing/fake-core.ts',
-  'libs/subscription/src/rate-limiter.ts',
-  'libs/store/src/write-queue.ts',
-  'libs/reconcile/src/pending-changes.ts',
-  'libs/reconcile/src/key-pusher.ts',
-  'libs/reconcile/src/key-expirer.ts',
-  'libs/reconcile/src/atomic-file.ts',
-  'libs/observability/src/request-context.ts',
-  'libs/observability/src/readiness.ts',
-  'libs/observability/src/metrics.ts',
-  'libs/observability/src/logger.ts',
-  'libs/observability/src/in-flight.ts',
-  'libs/keys/src/owner-locks.ts',
-  'libs/keys/src/key-changes.ts',
-  'libs/api/src/http/graceful-shutdown.ts',
-  'libs/api/src/http/openapi.ts',
-  'libs/api/src/auth/admin-token.ts',
-].map((file) => `^${file.replace(/\./g, '\\.')}$`);
-
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -85,17 +64,27 @@ module.exports = {
       from: { path: '^libs/([^/]+)/' },
       to: {
         path: '^libs/',
-        pathNot: ['^libs/$1/', '^libs/[^/]+/src/index\\.ts$', '^libs/xray/src/testing/fake-core\\.ts$', '^libs/subscription/src/testing/client-schemas\\.validator\\.ts$'],
+        pathNot: [
+          '^libs/$1/',
+          '^libs/[^/]+/src/index\\.ts$',
+          '^libs/xray/src/testing/fake-core\\.server\\.ts$',
+          '^libs/subscription/src/testing/client-schemas\\.validator\\.ts$',
+        ],
       },
     },
     {
       name: 'libs-through-their-index-outside',
       severity: 'error',
-      comment: 'apps, test and bench also import a lib only as @keyd/<lib>, or a testing entry (@keyd/xray/testing, @keyd/subscription/testing).',
+      comment:
+        'apps, test and bench also import a lib only as @keyd/<lib>, or a testing entry (@keyd/xray/testing, @keyd/subscription/testing).',
       from: { path: '^(apps|test|bench)/' },
       to: {
         path: '^libs/',
-        pathNot: ['^libs/[^/]+/src/index\\.ts$', '^libs/xray/src/testing/fake-core\\.ts$', '^libs/subscription/src/testing/client-schemas\\.validator\\.ts$'],
+        pathNot: [
+          '^libs/[^/]+/src/index\\.ts$',
+          '^libs/xray/src/testing/fake-core\\.server\\.ts$',
+          '^libs/subscription/src/testing/client-schemas\\.validator\\.ts$',
+        ],
       },
     },
     {
@@ -161,11 +150,7 @@ module.exports = {
       comment: 'Files under apps/ and libs/ are named <name>.<role>.ts (index.ts and main.ts aside).',
       module: {
         path: '^(apps|libs)/.+\\.ts$',
-        pathNot: [
-          '/(index|main)\\.ts$',
-          `/(\\d+-)?${NAME}(\\.${NAME}){1,2}(\\.(spec|e2e-spec))?\\.ts$`,
-          ...UNRENAMED,
-        ],
+        pathNot: ['/(index|main)\\.ts$', `/(\\d+-)?${NAME}(\\.${NAME}){1,2}(\\.(spec|e2e-spec))?\\.ts$`],
       },
       to: { path: '^$' },
     },

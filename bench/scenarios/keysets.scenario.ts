@@ -25,7 +25,7 @@ import { ProcessMemory, processMemory } from '../support/proc-status.reader';
 import { CORE_CALLS, scrape } from '../support/prometheus.scraper';
 import { RunFigures, figures } from './grants.scenario';
 
-/** keyd's recovery pushes this many keys at once (libs/reconcile/src/key-pusher.ts); the ceiling uses the same. */
+/** keyd's recovery pushes this many keys at once (libs/reconcile/src/key.pusher.ts); the ceiling uses the same. */
 const RECOVERY_CONCURRENCY = 32;
 /** Long enough that keyd does not rewrite the config file between the late grants and the core's restart. */
 const FROZEN_WRITE_WINDOW_MS = '600000';

@@ -2,4 +2,4 @@ export * from './api.module';
 export * from './errors/domain-exception.filter';
 export * from './errors/error.catalog';
 export { GRPC_LOADER_OPTIONS, GRPC_PACKAGES, grpcProtoFiles, tolerateMalformedRequests } from './grpc/grpc.options';
-export { setupOpenApi } from './http/openapi';
+export { setupOpenApi } from './http/openapi.setup';

@@ -15,7 +15,7 @@ import { ImportOptions, ImportRowInput } from './import.types';
 import { KeyEvents } from './key.events';
 import { KeyFactory } from './key.factory';
 import { KeySyncService } from './key-sync.service';
-import { OwnerLocks } from './owner-locks';
+import { OwnerLocks } from './owner.locks';
 
 const TAG = 'vless-in';
 const NOW = new Date('2030-03-01T00:00:00Z');

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConflictError, Key, KeyStatus } from '@keyd/domain';
-import { KeyChanges } from './key-changes';
+import { KeyChanges } from './key.changes';
 import { newSubscriptionToken } from './key.factory';
 import * as input from './key-input.validation';
 

@@ -5,7 +5,7 @@ import { LOGGER, AppLogger } from '@keyd/observability';
 import { KeyRepository } from '@keyd/store';
 import { AddUserOutcome, CoreError, RemoveUserOutcome, XrayClient } from '@keyd/xray';
 import { KeyEvents } from './key.events';
-import { OwnerLocks } from './owner-locks';
+import { OwnerLocks } from './owner.locks';
 
 export type SyncOutcome = 'applied' | 'failed';
 

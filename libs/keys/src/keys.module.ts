@@ -7,14 +7,14 @@ import { GrantService } from './grant.service';
 import { ImportPusher } from './import.pusher';
 import { ImportService } from './import.service';
 import { KeyAdminService } from './key-admin.service';
-import { KeyChanges } from './key-changes';
+import { KeyChanges } from './key.changes';
 import { KeyEvents } from './key.events';
 import { KeyFactory } from './key.factory';
 import { KeyLinkBuilder } from './key-link.builder';
 import { KeySyncService } from './key-sync.service';
 import { KeyViews } from './key.views';
 import { KeysService } from './keys.service';
-import { OwnerLocks } from './owner-locks';
+import { OwnerLocks } from './owner.locks';
 import { RequestLedgerPruner } from './request-ledger.pruner';
 
 @Module({

@@ -1,5 +1,5 @@
-import { AppLogger } from './logger';
-import { Metrics } from './metrics';
+import { AppLogger } from './pino.logger';
+import { Metrics } from './metrics.registry';
 
 /** The reads of the core that whole features depend on: usage counting, and drift repair. */
 export type CoreRead = 'usage_poll' | 'user_listing';

@@ -1,9 +1,9 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { AppLogger, LOGGER } from './logger';
-import { InFlight } from './in-flight';
-import { Metrics } from './metrics';
+import { AppLogger, LOGGER } from './pino.logger';
+import { InFlight } from './in-flight.tracker';
+import { Metrics } from './metrics.registry';
 import { CoreReads } from './core-reads.tracker';
-import { Readiness } from './readiness';
+import { Readiness } from './readiness.state';
 
 @Global()
 @Module({})

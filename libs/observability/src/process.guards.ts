@@ -1,4 +1,4 @@
-import { AppLogger } from './logger';
+import { AppLogger } from './pino.logger';
 
 type ProcessLike = Pick<NodeJS.Process, 'on' | 'exit'>;
 

@@ -4,7 +4,7 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { CoreStateRepository, KeyRepository } from '@keyd/store';
-import { install, writeTemp } from './atomic-file';
+import { install, writeTemp } from './atomic-file.writer';
 import { digestOf, renderConfig } from './client-list.renderer';
 import { ConfigLayout, ForeignClient, readConfigLayout } from './config-layout.reader';
 import { checkCoreConfig } from './core-config.checker';

@@ -5,7 +5,7 @@ import { CoreStateRepository, KeyRepository } from '@keyd/store';
 import { CoreError } from '@keyd/xray';
 import { KeySyncService } from '@keyd/keys';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
-import { KeyPusher, PushTotals } from './key-pusher';
+import { KeyPusher, PushTotals } from './key.pusher';
 
 export type RecoveryMode = 'intact' | 'replayed' | 'full' | 'unreachable';
 

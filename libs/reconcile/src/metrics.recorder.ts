@@ -5,7 +5,7 @@ import { KeyRepository } from '@keyd/store';
 import { XrayClient } from '@keyd/xray';
 import { ConfigFileWriter } from './config-file.writer';
 import { CoreMonitor } from './core.monitor';
-import { KeyExpirer } from './key-expirer';
+import { KeyExpirer } from './key.expirer';
 import { ReconcileService } from './reconcile.service';
 
 /*

@@ -3,8 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { CoreMonitor } from './core.monitor';
 import { CoreRepair } from './core-repair.service';
-import { KeyExpirer } from './key-expirer';
-import { PendingChanges } from './pending-changes';
+import { KeyExpirer } from './key.expirer';
+import { PendingChanges } from './pending.changes';
 import { emptyReport, ReconcileReport } from './reconcile.types';
 
 /**

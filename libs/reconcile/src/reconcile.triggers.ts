@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { KeyEvents } from '@keyd/keys';
 import { ConfigFileWriter } from './config-file.writer';
 import { ExpiryScheduler } from './expiry.scheduler';
-import { KeyExpirer } from './key-expirer';
+import { KeyExpirer } from './key.expirer';
 import { PendingRetrier } from './pending.retrier';
 
 /** Reacts to key changes: moves the expiry timer, schedules a config file write, retries pending pushes. */

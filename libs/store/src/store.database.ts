@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { entities } from './entities';
 import { migrations } from './migrations';
 import { ReadQuery, SnapshotReader } from './snapshot.reader';
-import { WriteQueue } from './write-queue';
+import { WriteQueue } from './write.queue';
 
 export class StoreOpenError extends Error {
   constructor(path: string, cause: unknown) {

@@ -2,7 +2,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { AppLogger, ClientAddresses, clientKey, hardenHttpServer, LOGGER } from '@keyd/observability';
-import { RateLimiter } from './rate-limiter';
+import { RateLimiter } from './rate.limiter';
 import { chooseFormat } from './format.selector';
 import { RenderedSubscription, renderSubscription } from './subscription.renderer';
 import { SUBSCRIPTION_LOOKUP, SubscriptionKey, SubscriptionLookup } from './subscription.types';

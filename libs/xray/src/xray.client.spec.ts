@@ -12,7 +12,7 @@ import {
   CoreUnsupportedError,
 } from './xray.errors';
 import { CoreCallListener, CoreUser } from './xray.types';
-import { FakeCore, FakeFlavor, startFakeCore } from './testing/fake-core';
+import { FakeCore, FakeFlavor, startFakeCore } from './testing/fake-core.server';
 
 const TAG = 'vless-in';
 const FLOW = 'xtls-rprx-vision';

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Request } from 'express';
 import { UnauthenticatedError } from '@keyd/domain';
-import { AdminToken } from './admin-token';
+import { AdminToken } from './admin-token.provider';
 import { bearerToken, tokenMatches } from './token.compare';
 
 /** Every /v1 route needs `Authorization: Bearer <admin token>`. */

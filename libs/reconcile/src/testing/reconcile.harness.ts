@@ -22,11 +22,11 @@ import { ConfigFileWriter } from '../config-file.writer';
 import { CoreMonitor } from '../core.monitor';
 import { CoreRecovery } from '../core-recovery.service';
 import { ExpiryScheduler } from '../expiry.scheduler';
-import { KeyExpirer } from '../key-expirer';
-import { KeyPusher } from '../key-pusher';
+import { KeyExpirer } from '../key.expirer';
+import { KeyPusher } from '../key.pusher';
 import { CoreRepair } from '../core-repair.service';
 import { LiveDrift } from '../live-drift.service';
-import { PendingChanges } from '../pending-changes';
+import { PendingChanges } from '../pending.changes';
 import { ReconcileService } from '../reconcile.service';
 
 export const TAG = 'vless-in';

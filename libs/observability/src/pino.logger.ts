@@ -1,6 +1,6 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
-import { currentRequestId } from './request-context';
+import { currentRequestId } from './request.context';
 
 export const LOGGER = Symbol('LOGGER');
 export type AppLogger = Logger;

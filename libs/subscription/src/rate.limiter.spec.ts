@@ -1,4 +1,4 @@
-import { RateLimiter } from './rate-limiter';
+import { RateLimiter } from './rate.limiter';
 
 describe('RateLimiter', () => {
   let now = 0;
