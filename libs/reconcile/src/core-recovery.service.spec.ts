@@ -41,6 +41,23 @@ describe('CoreRecovery', () => {
     expect(h.coreEmails()).toEqual([alice.email]);
   });
 
+  it('removes only what the file lags behind: nothing when it was written after the revocations', async () => {
+    const alice = await h.grant('alice');
+    await h.grant('bob');
+    await h.grant('carol');
+    await h.reconcile.run({ reason: 'startup' });
+    await h.revoke('bob');
+    await h.revoke('carol');
+    await recordFileWrite();
+
+    bootFromFile([alice]);
+    const calls = h.fake.calls.length;
+    await h.reconcile.run({ reason: 'periodic' });
+
+    expect(h.alterCallsSince(calls)).toEqual({ adds: 1, removes: 0 });
+    expect(h.coreEmails()).toEqual([alice.email]);
+  });
+
   it('removes them when every key has been revoked since, with no key left to probe', async () => {
     const alice = await h.grant('alice');
     await h.reconcile.run({ reason: 'startup' });
