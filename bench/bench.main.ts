@@ -3,6 +3,7 @@ import { existsSync } from 'fs';
 import * as path from 'path';
 import { configWriteScenario } from './scenarios/config-write.scenario';
 import { grantsScenario } from './scenarios/grants.scenario';
+import { importScenario } from './scenarios/import.scenario';
 import { keysetsScenario } from './scenarios/keysets.scenario';
 import { legacyScenario } from './scenarios/legacy.scenario';
 import { usagePollScenario } from './scenarios/usage-poll.scenario';
@@ -25,6 +26,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   keysets: keysetsScenario,
   'config-write': configWriteScenario,
   'usage-poll': usagePollScenario,
+  import: importScenario,
 };
 
 const MAIN = path.resolve(__dirname, '../dist/apps/keyd/src/main.js');

@@ -2,7 +2,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 
-export const SCENARIOS = ['grants', 'legacy', 'keysets', 'config-write', 'usage-poll'] as const;
+export const SCENARIOS = ['grants', 'legacy', 'keysets', 'config-write', 'usage-poll', 'import'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -30,6 +30,8 @@ export interface BenchOptions {
   rawCap: number;
   /** Config file writes timed per size and variant; the median is reported. */
   writeReps: number;
+  /** Owner rows `keyd import` adopts, timed against as many raw adds. */
+  importRows: number;
   only: ScenarioName[];
   resultsDir: string;
   /** Scratch space for databases, configs and seeds; removed at the end. */
@@ -59,6 +61,7 @@ const KNOBS = {
   lateKeys: { flag: 'late-keys', env: 'BENCH_LATE_KEYS', help: 'keys missing from the file at restart (100)' },
   rawCap: { flag: 'raw-cap', env: 'BENCH_RAW_CAP', help: 'raw adds measuring the full-recovery ceiling (20000)' },
   writeReps: { flag: 'write-reps', env: 'BENCH_WRITE_REPS', help: 'config writes timed per size (3)' },
+  importRows: { flag: 'import-rows', env: 'BENCH_IMPORT_ROWS', help: 'owner rows keyd import adopts (100000)' },
   only: { flag: 'only', env: 'BENCH_ONLY', help: `scenarios to run (${SCENARIOS.join(',')})` },
   workDir: { flag: 'work-dir', env: 'BENCH_WORK_DIR', help: 'scratch directory (a fresh one under the tmpdir)' },
 } satisfies Partial<Record<keyof BenchOptions, Knob>>;
@@ -130,6 +133,7 @@ export function benchOptions(argv: string[] = process.argv.slice(2)): BenchOptio
     lateKeys: int(KNOBS.lateKeys, flags, 100, 1),
     rawCap: int(KNOBS.rawCap, flags, 20_000, 100),
     writeReps: int(KNOBS.writeReps, flags, 3, 1),
+    importRows: int(KNOBS.importRows, flags, 100_000, 10),
     only: scenarios(flags),
     resultsDir: path.join(root, 'results'),
     workDir: raw(KNOBS.workDir, flags) ?? path.join(os.tmpdir(), `keyd-bench-${process.pid}`),

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { runCli } from '@keyd/cli';
-import { serve } from './daemon.bootstrap';
 
-/** The one `keyd` command: `serve` runs the daemon, the others are the operator CLI. */
+/**
+ * The one `keyd` command: `serve` runs the daemon, the others are the operator
+ * CLI. The daemon's modules load only for `serve`, so a CLI command starts fast.
+ */
+const serve = async () => (await import('./daemon.bootstrap')).serve();
+
 runCli(process.argv, { serve })
   .then((code) => {
     process.exitCode = code;

@@ -1,4 +1,4 @@
-import { loadClientConfig } from '@keyd/config';
+import { ClientConfig, loadClientConfig } from '@keyd/config';
 import { KeydClient } from './keyd.client';
 
 /** The options every command takes, before or after its name. */
@@ -27,6 +27,11 @@ export class CliContext {
 
   get json(): boolean {
     return this.options.json === true;
+  }
+
+  /** The daemon's variables the CLI reads, validated. */
+  env(): ClientConfig {
+    return loadClientConfig();
   }
 
   get address(): string {

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '@keyd/config';
 import { CliContext, CliOutput, GlobalOptions } from './cli.context';
 import { CliError, EXIT, exitCodeFor } from './exit.codes';
+import { demoCommand } from './demo/demo.command';
 import { importCommand } from './import/import.command';
 import { Bind, keyCommands, positiveInt } from './key.commands';
 import { isServiceError } from './keyd.client';
@@ -46,6 +47,7 @@ function program(io: CliOutput, hooks: CliHooks, contexts: CliContext[]): Comman
     .action(() => hooks.serve());
   keyCommands(root, bind);
   importCommand(root, bind);
+  demoCommand(root, bind);
   return root;
 }
 

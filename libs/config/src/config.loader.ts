@@ -129,9 +129,16 @@ export function loadClientConfig(env: Record<string, string | undefined> = proce
   };
 }
 
-/** The environment a child process started by the CLI inherits, with overrides. */
-export function childEnvironment(overrides: Record<string, string>): Record<string, string> {
+/**
+ * The environment of a process the CLI starts (the demo's core and keyd):
+ * PATH and HOME only, and the given variables, so that the operator's own
+ * KEYD_* settings never leak into a throwaway daemon.
+ */
+export function childEnvironment(vars: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) out[k] = v;
-  return { ...out, ...overrides };
+  for (const name of ['PATH', 'HOME']) {
+    const value = process.env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return { ...out, ...vars };
 }

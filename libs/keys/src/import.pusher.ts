@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Key } from '@keyd/domain';
 import { KeyRepository } from '@keyd/store';
 import { CoreError } from '@keyd/xray';
+import { BulkPushTracker } from './bulk-push.tracker';
 import { KeySyncService } from './key-sync.service';
 
 /** As many core calls in flight as the bench's raw baseline uses. */
@@ -13,25 +14,37 @@ export interface ImportPushTotals {
   failed: number;
 }
 
+/** One import's pushes: fed batch by batch as they commit, drained by a fixed pool of workers. */
+export interface ImportPush {
+  add(keys: Key[]): void;
+  /** Resolves when every key added has been pushed and confirmed. */
+  finish(): Promise<ImportPushTotals>;
+}
+
 /**
  * Pushes the imported keys without taking each owner's lock, in parallel,
- * then confirms them in a few statements. A key that changed while it was
- * pushed (a grant or revoke that raced the import) is pushed again under its
- * lock, so a stale add never outlives a newer change. Failures stay pending
- * for the reconciler, as any grant's would.
+ * while the next batches are still being committed, and confirms them in a
+ * few statements. A key that changed while it was pushed (a grant or revoke
+ * that raced the import) is pushed again under its lock, so a stale add never
+ * outlives a newer change. Failures stay pending for the reconciler, as any
+ * grant's would.
  */
 @Injectable()
 export class ImportPusher {
   constructor(
     private readonly keys: KeyRepository,
     private readonly sync: KeySyncService,
+    private readonly tracker: BulkPushTracker,
   ) {}
 
-  async push(batch: Key[], progress: (done: number) => void): Promise<ImportPushTotals> {
+  start(progress: (done: number, total: number) => void): ImportPush {
+    const queue: Key[] = [];
     const applied: { id: number; seq: number }[] = [];
     let failed = 0;
     let next = 0;
     let confirmed = 0;
+    let finished = false;
+    let wake: (() => void) | undefined;
     const confirm = async (upTo: number) => {
       while (confirmed < upTo) {
         const chunk = applied.slice(confirmed, Math.min(upTo, confirmed + CONFIRM_BATCH));
@@ -40,8 +53,19 @@ export class ImportPusher {
       }
     };
     const worker = async () => {
-      while (next < batch.length) {
-        const key = batch[next++];
+      for (;;) {
+        if (next >= queue.length) {
+          if (finished) return;
+          await new Promise<void>((resolve) => {
+            const previous = wake;
+            wake = () => {
+              previous?.();
+              resolve();
+            };
+          });
+          continue;
+        }
+        const key = queue[next++];
         try {
           await this.sync.push(key);
           applied.push({ id: key.id, seq: key.changeSeq });
@@ -50,17 +74,35 @@ export class ImportPusher {
           failed++;
         }
         const done = applied.length + failed;
-        if (done % 1000 === 0) progress(done);
+        if (done % 1000 === 0) progress(done, queue.length);
         // Confirmations are committed as the push goes, so a crash mid-import re-pushes little.
         if (applied.length - confirmed >= CONFIRM_BATCH) await confirm(applied.length);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(IMPORT_PUSH_CONCURRENCY, batch.length) }, worker));
-    await confirm(applied.length);
-    progress(batch.length);
-    for (const changed of await this.keys.changedSincePush(applied)) {
-      if ((await this.sync.reapply(changed.id, changed.ownerId, { force: true })) === 'failed') failed++;
-    }
-    return { applied: applied.length, failed };
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const workers = this.tracker.during(() => Promise.all(Array.from({ length: IMPORT_PUSH_CONCURRENCY }, worker)));
+    // A worker's bug surfaces from finish(); until then it must not count as unhandled.
+    workers.catch(() => undefined);
+    return {
+      add: (keys) => {
+        queue.push(...keys);
+        notify();
+      },
+      finish: async () => {
+        finished = true;
+        notify();
+        await workers;
+        await confirm(applied.length);
+        progress(queue.length, queue.length);
+        for (const changed of await this.keys.changedSincePush(applied)) {
+          if ((await this.sync.reapply(changed.id, changed.ownerId, { force: true })) === 'failed') failed++;
+        }
+        return { applied: applied.length, failed };
+      },
+    };
   }
 }

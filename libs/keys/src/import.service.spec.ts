@@ -7,6 +7,7 @@ import { createLogger } from '@keyd/observability';
 import { KeyRepository, NodeRepository, StoreDatabase } from '@keyd/store';
 import { XrayClient } from '@keyd/xray';
 import { FakeCore, startFakeCore } from '@keyd/xray/testing';
+import { BulkPushTracker } from './bulk-push.tracker';
 import { GrantRecorder } from './grant.recorder';
 import { GrantService } from './grant.service';
 import { ImportPusher } from './import.pusher';
@@ -62,7 +63,7 @@ describe('ImportService', () => {
     core = new XrayClient(config);
     const sync = new KeySyncService(core, keys, new OwnerLocks(), events, log, config);
     const factory = new KeyFactory(node, config);
-    imports = new ImportService(keys, factory, new ImportPusher(keys, sync), events, clock, log);
+    imports = new ImportService(keys, factory, new ImportPusher(keys, sync, new BulkPushTracker()), events, clock, log);
     grants = new GrantService(keys, sync, factory, new GrantRecorder(events, log), clock);
   });
 

@@ -78,24 +78,31 @@ export class ImportService {
       })),
     ];
     const total = valid.length + orphans.length;
-    const toPush: Key[] = [];
+    // Each batch is pushed while the next one commits; the config file is asked for once the core has
+    // them all, since its write of every active key would otherwise compete with the pushes for the CPU.
+    const push = cmd.options.dryRun ? undefined : this.pusher.start((n, of) => progress('provisioned', n, of));
     let done = 0;
-    for (const batch of batches) {
-      if (cmd.options.dryRun) await batch.plan(this.keys.lookups());
-      else toPush.push(...(await this.keys.write((tx) => this.writeBatch(tx, batch, now))));
-      done += batch.size;
-      progress('written', done, total);
+    let writtenMs = 0;
+    try {
+      for (const batch of batches) {
+        if (push) push.add(await this.keys.write((tx) => this.writeBatch(tx, batch, now)));
+        else await batch.plan(this.keys.lookups());
+        done += batch.size;
+        progress('written', done, total);
+      }
+      writtenMs = Date.now() - started;
+    } finally {
+      // A failed batch still lets the pushes of the committed ones finish.
+      const pushed = await push?.finish();
+      if (pushed) {
+        report.provisioned = pushed.applied;
+        report.provisionFailed = pushed.failed;
+        if (pushed.failed) this.events.emit('pending');
+      }
     }
     report.changes =
       report.importedActive + report.importedExpired + report.replaced + report.orphansImported + report.orphansRevoked;
-    if (!cmd.options.dryRun) {
-      if (report.changes) this.events.emit('changed', {});
-      const pushed = await this.pusher.push(toPush, (n) => progress('provisioned', n, toPush.length));
-      report.provisioned = pushed.applied;
-      report.provisionFailed = pushed.failed;
-      if (pushed.failed) this.events.emit('pending');
-      if (toPush.length) this.events.emit('changed', {});
-    }
+    if (report.changes || report.provisioned) this.events.emit('changed', {});
     report.durationMs = Date.now() - started;
     this.log.info(
       {
@@ -111,6 +118,7 @@ export class ImportService {
         invalid: report.invalid.length,
         provisioned: report.provisioned,
         provision_failed: report.provisionFailed,
+        written_ms: writtenMs,
         duration_ms: report.durationMs,
       },
       'import',

@@ -15,3 +15,4 @@ export * from './request-ledger.pruner';
 export * from './import.service';
 export * from './import.types';
 export { ImportRefusedError } from './import.validation';
+export * from './bulk-push.tracker';

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CLOCK, systemClock } from '@keyd/domain';
 import { StoreModule } from '@keyd/store';
 import { XrayModule } from '@keyd/xray';
+import { BulkPushTracker } from './bulk-push.tracker';
 import { GrantRecorder } from './grant.recorder';
 import { GrantService } from './grant.service';
 import { ImportPusher } from './import.pusher';
@@ -20,6 +21,7 @@ import { RequestLedgerPruner } from './request-ledger.pruner';
 @Module({
   imports: [StoreModule, XrayModule],
   providers: [
+    BulkPushTracker,
     GrantService,
     GrantRecorder,
     ImportPusher,
@@ -37,6 +39,7 @@ import { RequestLedgerPruner } from './request-ledger.pruner';
     { provide: CLOCK, useValue: systemClock },
   ],
   exports: [
+    BulkPushTracker,
     GrantService,
     ImportService,
     KeyAdminService,

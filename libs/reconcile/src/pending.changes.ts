@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { KeySyncService } from '@keyd/keys';
+import { BulkPushTracker, KeySyncService } from '@keyd/keys';
 import { KeyRepository } from '@keyd/store';
 import { ReconcileReport } from './reconcile.types';
 
@@ -11,6 +11,7 @@ export class PendingChanges {
   constructor(
     private readonly keys: KeyRepository,
     private readonly sync: KeySyncService,
+    private readonly bulk: BulkPushTracker,
   ) {}
 
   async count(report: ReconcileReport): Promise<void> {
@@ -22,6 +23,8 @@ export class PendingChanges {
 
   /** Stops at the first page with a failure: the core is likely away, and the retrier takes over. */
   async push(report: ReconcileReport): Promise<void> {
+    // An import pushing its keys confirms them itself; what it leaves pending, a later pass takes.
+    if (this.bulk.active) return;
     let after = 0;
     for (;;) {
       const page = (await this.keys.pending(PENDING_PAGE)).filter((k) => k.id > after);

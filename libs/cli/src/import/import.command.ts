@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { Presets, SingleBar } from 'cli-progress';
+import { MultiBar, Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { CliContext } from '../cli.context';
 import { CliError, EXIT } from '../exit.codes';
@@ -112,22 +112,22 @@ export function importCommand(program: Command, bind: Bind): void {
         const wanted = o.inbound ?? (await ctx.keyd().call<WireStatus>('GetStatus', {})).core.inbound_tag;
         const legacy = readLegacyClients(configText, wanted);
         const rows = readOwners(ownersText);
-        const bar =
+        // One bar per phase: keys are added to the core while later batches are still being written.
+        const bars =
           ctx.io.interactive && !ctx.json
-            ? new SingleBar(
-                { format: '{phase} [{bar}] {value}/{total}', stream: process.stderr },
+            ? new MultiBar(
+                { format: '{phase} [{bar}] {value}/{total}', stream: process.stderr, hideCursor: true },
                 Presets.shades_classic,
               )
             : undefined;
-        let phase = '';
+        const shown = new Map<string, SingleBar>();
         const report = await stream(ctx, o, rows, legacy.clients, (p) => {
-          if (!bar) return;
-          if (p.phase !== phase) {
-            if (phase) bar.stop();
-            phase = p.phase;
-            bar.start(p.total, p.done, { phase: PHASES[p.phase] ?? p.phase });
-          } else bar.update(p.done);
-        }).finally(() => bar?.stop());
+          if (!bars) return;
+          const bar = shown.get(p.phase) ?? bars.create(p.total, 0, { phase: (PHASES[p.phase] ?? p.phase).padEnd(18) });
+          shown.set(p.phase, bar);
+          bar.setTotal(p.total);
+          bar.update(p.done);
+        }).finally(() => bars?.stop());
         ctx.print(toJson(report), () => importReportText(report, legacy.tag));
       }),
     );

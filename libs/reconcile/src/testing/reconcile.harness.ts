@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { KeydConfig } from '@keyd/config';
 import { Clock, Key } from '@keyd/domain';
 import {
+  BulkPushTracker,
   GrantRecorder,
   GrantService,
   KeyAdminService,
@@ -149,7 +150,13 @@ export class ReconcileHarness {
     const reads = new CoreReads(new Metrics(), log);
     const monitor = new CoreMonitor(core, readiness, reads, log, config);
     const repair = new CoreRepair(core, new LiveDrift(core, keys, sync, config, log), recovery, reads, config);
-    const reconcile = new ReconcileService(monitor, expirer, repair, new PendingChanges(keys, sync), log);
+    const reconcile = new ReconcileService(
+      monitor,
+      expirer,
+      repair,
+      new PendingChanges(keys, sync, new BulkPushTracker()),
+      log,
+    );
     const scheduler = new ExpiryScheduler(keys, opts.clock, log);
     const configFile = new ConfigFileWriter(keys, coreState, config, log);
     return new ReconcileHarness(
