@@ -4,6 +4,7 @@
  *   apps/*            composition only
  *   libs/cli          the operator CLI: a gRPC client of keyd's own API, beside libs/api
  *   libs/api          the transports: gRPC and HTTP controllers, guards, OpenAPI
+ *   fleet             nodes and the agent link: the control plane's side and the agent's
  *   keys, reconcile, usage, subscription     the domain libs
  *   store, xray       the database and the core's client
  *   domain, config, observability           the base
@@ -47,7 +48,22 @@ module.exports = {
       comment:
         'store and xray sit below keys, reconcile, usage, subscription and api, and beside each other: neither imports any of them.',
       from: { path: '^libs/(store|xray)/' },
-      to: { path: '^libs/(store|xray|keys|reconcile|usage|subscription|api)/', pathNot: '^libs/$1/' },
+      to: { path: '^libs/(store|xray|keys|reconcile|usage|subscription|api|fleet)/', pathNot: '^libs/$1/' },
+    },
+    {
+      name: 'fleet-below-api',
+      severity: 'error',
+      comment:
+        'libs/fleet sits above keys and reconcile, whose machinery the agent reuses, and below the transports: it never imports api, and keys, reconcile, usage, subscription and sessions never import it.',
+      from: { path: '^libs/fleet/' },
+      to: { path: '^libs/(api|cli|usage|subscription|sessions)/' },
+    },
+    {
+      name: 'domain-libs-not-fleet',
+      severity: 'error',
+      comment: 'The domain libs know nothing of the fleet; only api (and apps) compose it.',
+      from: { path: '^libs/(keys|reconcile|usage|subscription|sessions|store|xray|domain|config|observability)/' },
+      to: { path: '^libs/fleet/' },
     },
     {
       name: 'domain-libs-below-api',
@@ -128,8 +144,8 @@ module.exports = {
       name: 'grpc-only-in-api-and-xray',
       severity: 'error',
       comment:
-        "gRPC and protobuf are known to libs/api (keyd's own server, through Nest), libs/cli (a client of that API) and libs/xray (the client of the core, and its in-process fake core for tests) only.",
-      from: { path: '^libs/', pathNot: '^libs/(api|cli|xray)/' },
+        "gRPC and protobuf are known to libs/api (keyd's own server, through Nest), libs/cli (a client of that API), libs/xray (the client of the core, and its in-process fake core for tests) and libs/fleet (the agent link: its own server on the control plane, its client on the agent) only.",
+      from: { path: '^libs/', pathNot: '^libs/(api|cli|xray|fleet)/' },
       to: { path: '(^|/)node_modules/(@grpc/[^/]+|protobufjs)/' },
     },
     {

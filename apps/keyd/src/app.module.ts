@@ -1,8 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
-import { ApiModule, DomainExceptionFilter } from '@keyd/api';
+import { AgentApiModule, ApiModule, DomainExceptionFilter } from '@keyd/api';
 import { ConfigModule, KeydConfig } from '@keyd/config';
+import { FleetAgentModule } from '@keyd/fleet';
 import { AppLogger, ObservabilityModule, Readiness } from '@keyd/observability';
 import { SubscriptionModule } from '@keyd/subscription';
 import { UsageModule } from '@keyd/usage';
@@ -11,16 +12,17 @@ import { UsageModule } from '@keyd/usage';
 @Module({})
 export class AppModule {
   static create(config: KeydConfig, logger: AppLogger): DynamicModule {
+    const base = [
+      ConfigModule.forRoot(config),
+      ObservabilityModule.forRoot(logger, new Readiness(config.readiness.coreGraceSeconds * 1000)),
+      ScheduleModule.forRoot(),
+    ];
+    // An agent enforces its node's keys and serves only health and metrics; the control plane serves the APIs.
+    const role =
+      config.fleet.role === 'agent' ? [AgentApiModule, FleetAgentModule] : [ApiModule, UsageModule, SubscriptionModule];
     return {
       module: AppModule,
-      imports: [
-        ConfigModule.forRoot(config),
-        ObservabilityModule.forRoot(logger, new Readiness(config.readiness.coreGraceSeconds * 1000)),
-        ScheduleModule.forRoot(),
-        ApiModule,
-        UsageModule,
-        SubscriptionModule,
-      ],
+      imports: [...base, ...role],
       providers: [{ provide: APP_FILTER, useClass: DomainExceptionFilter }],
     };
   }

@@ -7,16 +7,7 @@ import { ConfigError, KeydConfig, loadConfig } from '@keyd/config';
 import { createLogger, hardenHttpServer, installProcessGuards, NestPinoLogger } from '@keyd/observability';
 import { AppModule } from './app.module';
 
-async function bootstrap(config: KeydConfig): Promise<void> {
-  const logger = createLogger(config.log.level);
-  installProcessGuards(logger);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.create(config, logger), {
-    logger: new NestPinoLogger(logger),
-    bodyParser: false,
-  });
-  app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
-  app.disable('x-powered-by');
-  hardenHttpServer(app.getHttpServer(), { maxConnections: config.http.maxConnections });
+async function startControlPlane(app: NestExpressApplication, config: KeydConfig): Promise<void> {
   setupOpenApi(app);
   app.connectMicroservice<MicroserviceOptions>(
     {
@@ -37,6 +28,25 @@ async function bootstrap(config: KeydConfig): Promise<void> {
   );
   await app.startAllMicroservices();
   await app.listen(config.http.listen.port, config.http.listen.host);
+}
+
+/** An agent serves health and metrics only; its link to the control plane is a client. */
+async function startAgent(app: NestExpressApplication, config: KeydConfig): Promise<void> {
+  await app.listen(config.http.listen.port, config.http.listen.host);
+}
+
+async function bootstrap(config: KeydConfig): Promise<void> {
+  const logger = createLogger(config.log.level);
+  installProcessGuards(logger);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.create(config, logger), {
+    logger: new NestPinoLogger(logger),
+    bodyParser: false,
+  });
+  app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
+  app.disable('x-powered-by');
+  hardenHttpServer(app.getHttpServer(), { maxConnections: config.http.maxConnections });
+  if (config.fleet.role === 'agent') await startAgent(app, config);
+  else await startControlPlane(app, config);
   // Nest's own shutdown hooks re-raise the signal after cleanup; a clean stop should exit 0.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -55,7 +65,8 @@ async function bootstrap(config: KeydConfig): Promise<void> {
   process.once('SIGINT', stop);
   logger.info(
     {
-      grpc: config.grpc.listen,
+      role: config.fleet.role,
+      grpc: config.fleet.role === 'agent' ? undefined : config.grpc.listen,
       http: config.http.listen,
       core: config.core.apiAddr,
       flavor: config.core.flavor,

@@ -56,6 +56,13 @@ function shape(c: RawConfig): KeydConfig {
       title: c.KEYD_SUB_TITLE ?? c.KEYD_LINK_NAME,
     },
     readiness: { coreGraceSeconds: c.KEYD_READY_CORE_GRACE_SECONDS },
+    fleet: {
+      role: c.KEYD_ROLE,
+      listen: c.KEYD_FLEET_LISTEN ? listen(c.KEYD_FLEET_LISTEN) : undefined,
+      grantWaitMs: c.KEYD_GRANT_NODE_WAIT_MS,
+      controlAddr: c.KEYD_CONTROL_ADDR,
+      joinToken: c.KEYD_JOIN_TOKEN,
+    },
     link: {
       host: c.KEYD_PUBLIC_HOST,
       port: c.KEYD_PUBLIC_PORT,

@@ -95,6 +95,11 @@ export const configSchema = z.object({
   KEYD_SUB_MAX_CONNECTIONS_PER_CLIENT: int(1, 1_000_000).default(32),
   KEYD_SUB_UPDATE_INTERVAL_HOURS: int(1, 168).default(12),
   KEYD_SUB_TITLE: z.string().min(1).max(64).optional(),
+  KEYD_ROLE: z.enum(['standalone', 'agent']).default('standalone'),
+  KEYD_FLEET_LISTEN: optionalText.pipe(hostPort.optional()),
+  KEYD_GRANT_NODE_WAIT_MS: int(0, 60_000).default(2000),
+  KEYD_CONTROL_ADDR: optionalText.pipe(hostPort.optional()),
+  KEYD_JOIN_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   XRAY_REALITY_FINGERPRINT: z
     .enum(['chrome', 'firefox', 'safari', 'ios', 'android', 'edge', '360', 'qq', 'random', 'randomized'])
     .default('chrome'),
@@ -102,10 +107,14 @@ export const configSchema = z.object({
 
 /** Rules across variables; checked even when single variables failed, so every mistake is named at once. */
 export function crossCheck(input: Record<string, string>): { path: string; message: string }[] {
-  if (input.KEYD_LINK_SECURITY !== 'reality') return [];
-  return ['XRAY_REALITY_PUBLIC_KEY', 'XRAY_REALITY_SNI']
-    .filter((name) => !input[name]?.trim())
-    .map((path) => ({ path, message: 'required when KEYD_LINK_SECURITY=reality' }));
+  const required = (names: string[], when: string) =>
+    names.filter((name) => !input[name]?.trim()).map((path) => ({ path, message: `required when ${when}` }));
+  return [
+    ...(input.KEYD_LINK_SECURITY === 'reality'
+      ? required(['XRAY_REALITY_PUBLIC_KEY', 'XRAY_REALITY_SNI'], 'KEYD_LINK_SECURITY=reality')
+      : []),
+    ...(input.KEYD_ROLE === 'agent' ? required(['KEYD_CONTROL_ADDR', 'KEYD_JOIN_TOKEN'], 'KEYD_ROLE=agent') : []),
+  ];
 }
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -49,6 +49,17 @@ export interface KeydConfig {
     title: string;
   };
   readiness: { coreGraceSeconds: number };
+  fleet: {
+    /** standalone: the control plane with its own core as the node KEYD_NODE_NAME; agent: one node's enforcer. */
+    role: 'standalone' | 'agent';
+    /** Where agents connect (control plane); unset: no agent link is served. */
+    listen?: Listen;
+    /** How long a grant waits for the connected agents of its group to acknowledge it. */
+    grantWaitMs: number;
+    /** Agent: the control plane's agent link, and the node's join token. */
+    controlAddr?: string;
+    joinToken?: string;
+  };
   link: {
     host: string;
     port: number;

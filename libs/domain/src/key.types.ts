@@ -31,6 +31,10 @@ export interface Key {
   provisioned: boolean;
   /** Sequence of the last change to what the core should hold for this key. */
   changeSeq: number;
+  /** The node group whose nodes hold the key. */
+  nodeGroup: string;
+  /** Revision of the last change the fleet's agents follow (status or end); only grows. */
+  rev: number;
   /** 0 means unlimited. Counts uplink plus downlink in the current usage period. */
   dataLimitBytes: number;
   limitReset: LimitReset;
@@ -43,10 +47,18 @@ export interface Key {
   updatedAt: Date;
 }
 
+/** One node that should hold a key, and whether its core is known to. */
+export interface KeyNodeState {
+  name: string;
+  provisioned: boolean;
+}
+
 export interface KeyView extends Key {
   vlessUrl: string;
   /** Empty when the key has no subscription token. */
   subscriptionUrl: string;
+  /** The nodes that should hold the key; absent where the answer does not list them. */
+  nodes?: KeyNodeState[];
 }
 
 export interface GrantResult {

@@ -13,6 +13,8 @@ export interface GrantCommand {
   dataLimitBytes?: unknown;
   limitReset?: unknown;
   deviceLimit?: unknown;
+  /** The group whose nodes hold a newly issued key; a renewal keeps the key's group. */
+  nodeGroup?: unknown;
 }
 
 interface Grant {
@@ -22,6 +24,7 @@ interface Grant {
   dataLimitBytes?: number;
   limitReset?: LimitReset;
   deviceLimit?: number;
+  nodeGroup?: string;
 }
 
 interface Decision {
@@ -56,6 +59,7 @@ export class GrantService {
       dataLimitBytes: input.dataLimitBytes(cmd.dataLimitBytes),
       limitReset: input.limitReset(cmd.limitReset),
       deviceLimit: input.deviceLimit(cmd.deviceLimit),
+      nodeGroup: input.nodeGroup(cmd.nodeGroup),
     };
     return this.sync.exclusive(g.ownerId, async () => {
       const now = this.clock.now();
@@ -140,6 +144,7 @@ export class GrantService {
           limitReset: g.limitReset ?? inherit?.limitReset ?? 'none',
           deviceLimit: g.deviceLimit ?? inherit?.deviceLimit ?? 0,
           subscriptionToken: token,
+          nodeGroup: g.nodeGroup ?? inherit?.nodeGroup,
         },
         now,
       ),

@@ -41,6 +41,16 @@ export function dataLimitBytes(value: unknown, field = 'data_limit_bytes'): numb
   return n;
 }
 
+const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** A node or node group name; undefined when not given. */
+export function nodeGroup(value: unknown, field = 'node_group'): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' || !NAME.test(value))
+    throw new InvalidArgumentError(field, 'must be 1-64 letters, digits or . _ -');
+  return value;
+}
+
 export const MAX_DEVICE_LIMIT = 256;
 
 /** Undefined when not given; 0 means unlimited. */

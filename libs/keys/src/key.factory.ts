@@ -25,6 +25,8 @@ export interface KeyPlan {
   limitReset: LimitReset;
   deviceLimit: number;
   subscriptionToken: string;
+  /** 'default' when unset. */
+  nodeGroup?: string;
 }
 
 /** New key records for this node's managed inbound. */
@@ -72,6 +74,7 @@ export class KeyFactory {
       limitReset: plan.limitReset,
       deviceLimit: plan.deviceLimit,
       subscriptionToken: plan.subscriptionToken,
+      nodeGroup: plan.nodeGroup,
     };
   }
 }

@@ -41,6 +41,6 @@ import { StatusService } from './status.service';
     ReconcileMetricsRecorder,
     StatusService,
   ],
-  exports: [ReconcileService, StatusService],
+  exports: [ReconcileService, StatusService, CoreMonitor],
 })
 export class ReconcileModule {}

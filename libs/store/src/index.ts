@@ -8,3 +8,7 @@ export { CoreStateRepository } from './repositories/core-state.repository';
 export type { ConfigFileState } from './repositories/core-state.repository';
 export { UsageRepository, USAGE_BATCH } from './repositories/usage.repository';
 export type * from './repositories/usage.repository';
+export { FleetRepository, tokenDigest } from './repositories/fleet.repository';
+export type { FleetNodeRecord, FleetNodePatch, NewFleetNode, NodeLink } from './repositories/fleet.repository';
+export { ReplicaRepository } from './repositories/replica.repository';
+export type { ReplicaKey, ReplicaTarget } from './repositories/replica.repository';

@@ -1,8 +1,10 @@
 import { Module, OnApplicationShutdown } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { CoreStateRepository } from './repositories/core-state.repository';
+import { FleetRepository } from './repositories/fleet.repository';
 import { KeyRepository } from './repositories/key.repository';
 import { NodeRecord, NodeRepository } from './repositories/node.repository';
+import { ReplicaRepository } from './repositories/replica.repository';
 import { UsageRepository } from './repositories/usage.repository';
 import { StoreDatabase } from './store.database';
 
@@ -35,6 +37,12 @@ class StoreCloser implements OnApplicationShutdown {
       useFactory: (db: StoreDatabase, keys: KeyRepository) => new UsageRepository(db, keys),
     },
     { provide: NodeRepository, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new NodeRepository(db) },
+    { provide: FleetRepository, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new FleetRepository(db) },
+    {
+      provide: ReplicaRepository,
+      inject: [KeyRepository],
+      useFactory: (keys: KeyRepository) => new ReplicaRepository(keys),
+    },
     {
       provide: CURRENT_NODE,
       inject: [NodeRepository, KEYD_CONFIG],
@@ -42,6 +50,15 @@ class StoreCloser implements OnApplicationShutdown {
         nodes.seed({ name: config.node.name, apiAddr: config.core.apiAddr, flavor: config.core.flavor }, new Date()),
     },
   ],
-  exports: [StoreDatabase, KeyRepository, UsageRepository, NodeRepository, CoreStateRepository, CURRENT_NODE],
+  exports: [
+    StoreDatabase,
+    KeyRepository,
+    UsageRepository,
+    NodeRepository,
+    CoreStateRepository,
+    FleetRepository,
+    ReplicaRepository,
+    CURRENT_NODE,
+  ],
 })
 export class StoreModule {}

@@ -36,5 +36,7 @@ export function toProtoKey(k: KeyView) {
     lifetime_uplink_bytes: k.usage.lifetimeUplinkBytes,
     lifetime_downlink_bytes: k.usage.lifetimeDownlinkBytes,
     device_limit: k.deviceLimit,
+    node_group: k.nodeGroup,
+    nodes: (k.nodes ?? []).map((n) => ({ name: n.name, provisioned: n.provisioned })),
   };
 }

@@ -1,7 +1,8 @@
 import { Controller, UseGuards, UseInterceptors } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import { Key } from '@keyd/domain';
-import { GrantService, KeyAdminService, KeysService, KeyViews } from '@keyd/keys';
+import { FleetGrants, KeyNodes } from '@keyd/fleet';
+import { KeyAdminService, KeysService, KeyViews } from '@keyd/keys';
 import { GrpcAuthGuard } from '../auth/grpc-auth.guard';
 import { GrpcRequestIdInterceptor } from './request-id.interceptor';
 import { toProtoKey } from './key.grpc.mapper';
@@ -15,6 +16,7 @@ interface GrantAccessRequest {
   data_limit_reset: string;
   /** Present only when the caller set it: proto3 optional. */
   device_limit?: number;
+  node_group: string;
 }
 interface OwnerRequest {
   owner_id: string;
@@ -39,13 +41,14 @@ interface ListKeysRequest {
 @UseInterceptors(GrpcRequestIdInterceptor)
 export class KeysGrpcController {
   constructor(
-    private readonly grants: GrantService,
+    private readonly grants: FleetGrants,
     private readonly admin: KeyAdminService,
     private readonly keys: KeysService,
     private readonly views: KeyViews,
+    private readonly nodes: KeyNodes,
   ) {}
 
-  private key = (k: Key) => toProtoKey(this.views.of(k));
+  private key = async (k: Key) => toProtoKey(this.views.of(await this.nodes.of(k)));
 
   @GrpcMethod('KeyManager', 'GrantAccess')
   async grantAccess(req: GrantAccessRequest) {
@@ -56,8 +59,9 @@ export class KeysGrpcController {
       dataLimitBytes: req.data_limit_bytes,
       limitReset: req.data_limit_reset,
       deviceLimit: req.device_limit,
+      nodeGroup: req.node_group,
     });
-    return { key: this.key(r.key), action: r.action };
+    return { key: toProtoKey(this.views.of(r.key)), action: r.action };
   }
 
   @GrpcMethod('KeyManager', 'RevokeAccess')
@@ -73,7 +77,7 @@ export class KeysGrpcController {
   @GrpcMethod('KeyManager', 'ListKeys')
   async listKeys(req: ListKeysRequest) {
     const page = await this.keys.list({ status: req.status, pageSize: req.page_size, pageToken: req.page_token });
-    return { keys: page.keys.map(this.key), next_page_token: page.nextPageToken };
+    return { keys: await Promise.all(page.keys.map(this.key)), next_page_token: page.nextPageToken };
   }
 
   @GrpcMethod('KeyManager', 'SetDataLimit')

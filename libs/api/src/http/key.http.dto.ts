@@ -35,6 +35,9 @@ export class GrantBody {
       'Client addresses that may use the key at once, 0 for unlimited. Omitted: a renewal keeps it, a key replacing an expired one inherits it',
   })
   device_limit?: number;
+
+  @ApiPropertyOptional({ example: 'default', description: 'The node group of a newly issued key; a renewal keeps it' })
+  node_group?: string;
 }
 
 export class DeviceLimitBody {
@@ -48,6 +51,11 @@ export class DataLimitBody {
 
   @ApiPropertyOptional({ enum: LIMIT_RESETS, description: 'Omitted: kept' })
   data_limit_reset?: string;
+}
+
+export class KeyNodeJson {
+  @ApiProperty() name!: string;
+  @ApiProperty() provisioned!: boolean;
 }
 
 export class KeyJson {
@@ -74,6 +82,9 @@ export class KeyJson {
   @ApiProperty({ description: 'Since the key was issued' }) lifetime_downlink_bytes!: number;
   @ApiProperty({ description: 'The public subscription URL; empty when its token was revoked' })
   subscription_url!: string;
+  @ApiProperty({ description: 'The node group whose nodes hold the key' }) node_group!: string;
+  @ApiProperty({ type: [KeyNodeJson], description: 'Each node that should hold the key, and whether it does' })
+  nodes!: KeyNodeJson[];
 }
 
 export class GrantJson {

@@ -28,6 +28,8 @@ export function toHttpKey(k: KeyView): KeyJson {
     lifetime_uplink_bytes: k.usage.lifetimeUplinkBytes,
     lifetime_downlink_bytes: k.usage.lifetimeDownlinkBytes,
     subscription_url: k.subscriptionUrl,
+    node_group: k.nodeGroup,
+    nodes: (k.nodes ?? []).map((n) => ({ name: n.name, provisioned: n.provisioned })),
   };
 }
 

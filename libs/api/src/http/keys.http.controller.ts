@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Key, KEY_STATUSES } from '@keyd/domain';
-import { GrantService, KeyAdminService, KeysService, KeyViews } from '@keyd/keys';
+import { FleetGrants, KeyNodes } from '@keyd/fleet';
+import { KeyAdminService, KeysService, KeyViews } from '@keyd/keys';
 import { AdminAuthGuard } from '../auth/admin-auth.guard';
 import { DataLimitBody, DeviceLimitBody, ErrorJson, GrantBody, GrantJson, KeyJson, KeyPageJson } from './key.http.dto';
 import { toHttpKey } from './key.http.mapper';
@@ -17,13 +18,14 @@ const body = (b: unknown): Record<string, unknown> =>
 @UseGuards(AdminAuthGuard)
 export class KeysHttpController {
   constructor(
-    private readonly grants: GrantService,
+    private readonly grants: FleetGrants,
     private readonly admin: KeyAdminService,
     private readonly keys: KeysService,
     private readonly views: KeyViews,
+    private readonly nodes: KeyNodes,
   ) {}
 
-  private json = (k: Key): KeyJson => toHttpKey(this.views.of(k));
+  private json = async (k: Key): Promise<KeyJson> => toHttpKey(this.views.of(await this.nodes.of(k)));
 
   @Post('grants')
   @HttpCode(200)
@@ -37,8 +39,9 @@ export class KeysHttpController {
       dataLimitBytes: b['data_limit_bytes'],
       limitReset: b['data_limit_reset'],
       deviceLimit: b['device_limit'],
+      nodeGroup: b['node_group'],
     });
-    return { key: this.json(r.key), action: r.action };
+    return { key: toHttpKey(this.views.of(r.key)), action: r.action };
   }
 
   @Get('keys/:owner_id')
@@ -66,7 +69,7 @@ export class KeysHttpController {
     @Query('page_token') pageToken?: string,
   ): Promise<KeyPageJson> {
     const page = await this.keys.list({ status, pageSize, pageToken });
-    return { keys: page.keys.map(this.json), next_page_token: page.nextPageToken };
+    return { keys: await Promise.all(page.keys.map(this.json)), next_page_token: page.nextPageToken };
   }
 
   @Put('keys/:owner_id/data-limit')

@@ -121,6 +121,7 @@ export class ReconcileHarness {
         title: 'keyd',
       },
       readiness: { coreGraceSeconds: 30 },
+      fleet: { role: 'standalone', grantWaitMs: 2000 },
       link: { host: '127.0.0.1', port: 443, security: 'none', type: 'tcp', name: 'keyd' },
     };
     const db = await StoreDatabase.open(config.db.path);

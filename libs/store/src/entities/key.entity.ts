@@ -19,6 +19,14 @@ export class KeyEntity {
   @Column({ name: 'node_id', type: 'integer' })
   nodeId!: number;
 
+  /** The nodes that hold the key: every enabled node of this group. */
+  @Column({ name: 'node_group', type: 'text' })
+  nodeGroup!: string;
+
+  /** The revision of the last change agents follow: status or subscription end. */
+  @Column({ type: 'integer' })
+  rev!: number;
+
   @Column({ name: 'inbound_tag', type: 'text' })
   inboundTag!: string;
 

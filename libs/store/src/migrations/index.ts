@@ -3,6 +3,7 @@ import { CoreState1764310000000 } from './1764310000000-core-state.migration';
 import { UsageLimits1764320000000 } from './1764320000000-usage-limits.migration';
 import { DeviceLimit1764330000000 } from './1764330000000-device-limit.migration';
 import { CountedKeys1764345000000 } from './1764345000000-counted-keys.migration';
+import { Fleet1764360000000 } from './1764360000000-fleet.migration';
 
 export const migrations = [
   InitialSchema1764300000000,
@@ -10,4 +11,5 @@ export const migrations = [
   UsageLimits1764320000000,
   DeviceLimit1764330000000,
   CountedKeys1764345000000,
+  Fleet1764360000000,
 ];

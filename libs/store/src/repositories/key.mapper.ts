@@ -13,6 +13,8 @@ export function toKey(e: KeyEntity): Key {
     subscriptionEnd: e.subscriptionEnd,
     provisioned: e.appliedSeq >= e.changeSeq,
     changeSeq: e.changeSeq,
+    nodeGroup: e.nodeGroup,
+    rev: e.rev,
     dataLimitBytes: e.dataLimitBytes,
     limitReset: e.limitReset as LimitReset,
     deviceLimit: e.deviceLimit,

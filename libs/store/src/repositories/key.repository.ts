@@ -43,9 +43,10 @@ export class KeyRepository {
   /** For repositories of this store that need raw SQL next to the key writes, in the same transaction. */
   async writeWith<T>(fn: (tx: KeyWriter, m: EntityManager) => Promise<T>): Promise<T> {
     if (this.lastSeq < 0) {
+      // rev takes its values from the same counter as change_seq, and is never below it.
       const row = await this.keys
         .createQueryBuilder('k')
-        .select('MAX(k.change_seq)', 'seq')
+        .select('MAX(k.rev)', 'seq')
         .getRawOne<{ seq: number | null }>();
       this.lastSeq = Math.max(this.lastSeq, Number(row?.seq ?? 0));
     }
@@ -84,21 +85,24 @@ export class KeyRepository {
       },
       getKey: get,
       insertKey: async (k, now) => {
+        const seq = ++this.lastSeq;
         // Lower case on purpose: TypeORM runs statements starting with "INSERT " without returning rows.
         const rows = (await m.query(
-          `insert INTO keys (owner_id, uuid, email, node_id, inbound_tag, flow, status, subscription_end, change_seq,
-             applied_seq, data_limit_bytes, limit_reset, device_limit, usage_period_start, sub_token, created_at,
-             updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, 'ACTIVE', ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+          `insert INTO keys (owner_id, uuid, email, node_id, node_group, inbound_tag, flow, status, subscription_end,
+             change_seq, rev, applied_seq, data_limit_bytes, limit_reset, device_limit, usage_period_start, sub_token,
+             created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'ACTIVE', ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
           [
             k.ownerId,
             k.uuid,
             k.email,
             k.nodeId,
+            k.nodeGroup ?? 'default',
             k.inboundTag,
             k.flow,
             k.subscriptionEnd.getTime(),
-            ++this.lastSeq,
+            seq,
+            seq,
             k.dataLimitBytes,
             k.limitReset,
             k.deviceLimit,
@@ -152,14 +156,17 @@ export class KeyRepository {
         k.limitReset,
         k.subscriptionToken,
         k.deviceLimit,
+        k.nodeGroup ?? 'default',
       ];
     });
     // One JSON parameter for the whole batch: one statement, whatever the number of rows.
     const inserted = (await m.query(
       `insert INTO keys (owner_id, uuid, email, node_id, inbound_tag, flow, status, subscription_end, change_seq,
-         applied_seq, data_limit_bytes, limit_reset, usage_period_start, sub_token, device_limit, created_at, updated_at)
+         applied_seq, data_limit_bytes, limit_reset, usage_period_start, sub_token, device_limit, node_group, rev,
+         created_at, updated_at)
        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
-         value ->> 8, value ->> 9, value ->> 10, value ->> 11, ?, value ->> 12, value ->> 13, ?, ?
+         value ->> 8, value ->> 9, value ->> 10, value ->> 11, ?, value ->> 12, value ->> 13, value ->> 14,
+         value ->> 8, ?, ?
        FROM json_each(?) RETURNING *`,
       [t, t, t, JSON.stringify(rows)],
     )) as KeyRow[];
@@ -206,9 +213,11 @@ export class KeyRepository {
       sets.push(`${column} = ?`);
       params.push(value);
     };
+    // Agents follow status and end: either moves rev; only a status moves what the local core holds.
+    if (p.status !== undefined || p.subscriptionEnd !== undefined) set('rev', ++this.lastSeq);
     if (p.status !== undefined) {
       set('status', p.status);
-      set('change_seq', ++this.lastSeq);
+      set('change_seq', this.lastSeq);
     }
     if (p.subscriptionEnd !== undefined) set('subscription_end', p.subscriptionEnd.getTime());
     if (p.dataLimitBytes !== undefined) set('data_limit_bytes', p.dataLimitBytes);

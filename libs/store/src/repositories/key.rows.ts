@@ -11,6 +11,8 @@ export interface KeyRow {
   status: string;
   subscription_end: number;
   change_seq: number;
+  node_group: string;
+  rev: number;
   applied_seq: number;
   data_limit_bytes: number;
   limit_reset: string;
@@ -40,6 +42,8 @@ export function rowToKey(r: KeyRow): Key {
     subscriptionEnd: date(r.subscription_end),
     provisioned: r.applied_seq >= r.change_seq,
     changeSeq: r.change_seq,
+    nodeGroup: r.node_group,
+    rev: r.rev,
     dataLimitBytes: r.data_limit_bytes,
     limitReset: r.limit_reset as LimitReset,
     deviceLimit: r.device_limit,

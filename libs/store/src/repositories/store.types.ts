@@ -5,6 +5,8 @@ export interface NewKey {
   uuid: string;
   email: string;
   nodeId: number;
+  /** 'default' when unset. */
+  nodeGroup?: string;
   inboundTag: string;
   flow: string;
   subscriptionEnd: Date;

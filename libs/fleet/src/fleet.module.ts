@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { KeysModule } from '@keyd/keys';
+import { ReconcileModule } from '@keyd/reconcile';
+import { AgentLink } from './agent.link';
+import { FleetGrants } from './fleet-grants.service';
+import { FleetHub } from './fleet.hub';
+import { FleetMetrics } from './fleet.metrics';
+import { KeyNodes } from './key-nodes.service';
+import { NodeDirectory } from './node.directory';
+import { NodeService } from './node.service';
+import { NodeSupport } from './node.support';
+import { ReplicaApplier } from './replica.applier';
+import { FleetSyncServer } from './sync.server';
+
+/** The control plane's side: nodes, the agent link, grants that wait for the nodes, and keys' node lists. */
+@Module({
+  imports: [KeysModule, ReconcileModule],
+  providers: [FleetHub, FleetMetrics, NodeDirectory, NodeService, NodeSupport, KeyNodes, FleetGrants, FleetSyncServer],
+  exports: [NodeService, KeyNodes, FleetGrants],
+})
+export class FleetControlModule {}
+
+/** An agent's side: follow the control plane into the local copy, and enforce it on the local core. */
+@Module({
+  imports: [KeysModule, ReconcileModule],
+  providers: [ReplicaApplier, AgentLink],
+})
+export class FleetAgentModule {}

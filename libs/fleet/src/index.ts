@@ -1,0 +1,6 @@
+export * from './fleet.module';
+export * from './node.service';
+export * from './node.views';
+export * from './key-nodes.service';
+export * from './fleet-grants.service';
+export type { NodeInput } from './node-input.validation';

@@ -1,0 +1,70 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
+import { CLOCK, Clock, KEY_STATUSES, KeyStatus } from '@keyd/domain';
+import { KeyEvents, KeySyncService } from '@keyd/keys';
+import { CURRENT_NODE, NodeRecord, ReplicaKey, ReplicaRepository } from '@keyd/store';
+import { WireDesiredKey } from './fleet.protos';
+
+const toReplica = (k: WireDesiredKey): ReplicaKey => {
+  if (!(KEY_STATUSES as readonly string[]).includes(k.status)) throw new Error(`unknown key status ${k.status}`);
+  return {
+    uuid: k.uuid,
+    email: k.email,
+    ownerId: k.owner_id,
+    flow: k.flow,
+    status: k.status as KeyStatus,
+    subscriptionEnd: new Date(k.subscription_end_ms),
+  };
+};
+
+/**
+ * An agent's half of a sync: commit the control plane's changes to the local
+ * copy with their revision, then make the local core match through the same
+ * push every standalone change takes. The reconcile machinery (expiry timer,
+ * config file, restart recovery, retries) runs on the local copy as it does
+ * on a standalone database.
+ */
+@Injectable()
+export class ReplicaApplier {
+  constructor(
+    private readonly replica: ReplicaRepository,
+    private readonly sync: KeySyncService,
+    private readonly events: KeyEvents,
+    @Inject(CURRENT_NODE) private readonly node: NodeRecord,
+    @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  revision(): Promise<number> {
+    return this.replica.revision();
+  }
+
+  /** Returns how many core changes failed; they stay pending for the local retrier. */
+  async apply(keys: WireDesiredKey[], revision: number, snapshot: boolean): Promise<number> {
+    const target = { nodeId: this.node.id, inboundTag: this.config.core.inboundTag };
+    const changed = await this.replica.apply(keys.map(toReplica), revision, target, snapshot, this.clock.now());
+    // Renewals change no status, only the end: the expiry timer and the config file follow them too.
+    if (!changed.length && keys.length) this.events.emit('changed', {});
+    return this.sync.converge(changed);
+  }
+
+  /** Removes every key from the core: the node is being deleted. */
+  async drain(): Promise<number> {
+    const live = await this.replica.live();
+    const gone = live.map((k) => ({
+      uuid: k.uuid,
+      email: k.email,
+      ownerId: k.ownerId,
+      flow: k.flow,
+      status: 'REVOKED' as const,
+      subscriptionEnd: k.subscriptionEnd,
+    }));
+    const target = { nodeId: this.node.id, inboundTag: this.config.core.inboundTag };
+    const changed = await this.replica.apply(gone, await this.revision(), target, false, this.clock.now());
+    return this.sync.converge(changed);
+  }
+
+  pending(): Promise<number> {
+    return this.replica.countPending();
+  }
+}

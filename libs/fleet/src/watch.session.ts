@@ -1,0 +1,188 @@
+import { ServerDuplexStream } from '@grpc/grpc-js';
+import { Key } from '@keyd/domain';
+import { AppLogger } from '@keyd/observability';
+import { FleetNodeRecord, FleetRepository } from '@keyd/store';
+import { AgentSession, FleetHub } from './fleet.hub';
+import { FleetMetrics } from './fleet.metrics';
+import { WireAgentMessage, WireControlMessage, WireDesiredKey } from './fleet.protos';
+
+const PAGE = 1000;
+/** Behind by more changes than this (or than the group's active keys, when more), the agent gets a snapshot. */
+export const SNAPSHOT_AFTER_CHANGES = 1000;
+
+export interface SessionDeps {
+  repo: FleetRepository;
+  hub: FleetHub;
+  metrics: FleetMetrics;
+  log: AppLogger;
+  onAck: (node: FleetNodeRecord, rev: number) => void;
+  onDrained: (node: FleetNodeRecord) => void;
+}
+
+export const toWireKey = (k: Key): WireDesiredKey => ({
+  uuid: k.uuid,
+  email: k.email,
+  owner_id: k.ownerId,
+  flow: k.flow,
+  status: k.status,
+  subscription_end_ms: k.subscriptionEnd.getTime(),
+});
+
+/**
+ * One agent's Watch stream. After the agent's hello it sends what changed
+ * after the agent's revision (or a snapshot), then follows new changes as the
+ * hub kicks it, one page at a time, never two sends at once.
+ */
+export class WatchSession implements AgentSession {
+  readonly nodeId: number;
+  private sentRev = 0;
+  private started = false;
+  private pumping = false;
+  private again = false;
+  private closed = false;
+
+  constructor(
+    private readonly node: FleetNodeRecord,
+    private readonly call: ServerDuplexStream<WireAgentMessage, WireControlMessage>,
+    private readonly deps: SessionDeps,
+  ) {
+    this.nodeId = node.id;
+  }
+
+  run(): void {
+    this.call.on('data', (m: WireAgentMessage) => this.onMessage(m));
+    const end = () => this.end();
+    this.call.on('end', end);
+    this.call.on('error', end);
+    this.call.on('cancelled', end);
+    this.call.on('close', end);
+  }
+
+  kick(): void {
+    if (!this.started || this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    this.pump()
+      .catch((e: unknown) => {
+        this.deps.log.error({ err: e, node: this.node.name }, 'agent link failed');
+        this.close();
+      })
+      .finally(() => {
+        this.pumping = false;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.call.end();
+    this.end();
+  }
+
+  private end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.deps.hub.detach(this, new Date());
+    this.deps.log.info({ node: this.node.name }, 'agent disconnected');
+  }
+
+  private onMessage(m: WireAgentMessage): void {
+    const now = new Date();
+    switch (m.body) {
+      case 'hello':
+        if (this.started) return;
+        this.started = true;
+        this.deps.hub.attach(this, now);
+        this.deps.log.info({ node: this.node.name, since_revision: m.hello?.since_revision ?? 0 }, 'agent connected');
+        this.pumping = true;
+        this.begin(m.hello?.since_revision ?? 0)
+          .catch((e: unknown) => {
+            this.deps.log.error({ err: e, node: this.node.name }, 'agent link failed');
+            this.close();
+          })
+          .finally(() => {
+            this.pumping = false;
+            this.kick();
+          });
+        return;
+      case 'ack':
+        this.deps.hub.ack(this.node.id, m.ack?.revision ?? 0, now);
+        this.deps.onAck(this.node, m.ack?.revision ?? 0);
+        return;
+      case 'report':
+        if (m.report)
+          this.deps.hub.report(
+            this.node.id,
+            {
+              pendingKeys: m.report.pending_keys,
+              coreReachable: m.report.core_reachable,
+              coreUptimeSeconds: m.report.core_uptime_seconds,
+              coreRestarts: m.report.core_restarts,
+            },
+            now,
+          );
+        return;
+      case 'drained':
+        this.deps.onDrained(this.node);
+        return;
+      case undefined:
+        return;
+    }
+  }
+
+  private send(m: WireControlMessage): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    // Wait for the stream to drain when its buffer is full, so a snapshot does not pile up in memory.
+    return this.call.write(m) ? Promise.resolve() : new Promise((r) => this.call.once('drain', () => r()));
+  }
+
+  private async begin(since: number): Promise<void> {
+    if (this.node.draining) {
+      await this.send({ drain: {} });
+      return;
+    }
+    const { repo } = this.deps;
+    const group = this.node.group;
+    const tooOld = since < this.node.resyncRev || since > (await repo.maxRev()) || !this.node.enabled;
+    const behind = tooOld ? Infinity : await repo.countChangesSince(group, since);
+    if (behind > Math.max(SNAPSHOT_AFTER_CHANGES, await repo.countActive(group))) await this.snapshot();
+    else this.sentRev = since;
+  }
+
+  private async snapshot(): Promise<void> {
+    const { rev, keys } = this.node.enabled
+      ? await this.deps.repo.snapshot(this.node.group)
+      : { rev: await this.deps.repo.maxRev(), keys: [] };
+    for (let i = 0; i < keys.length || i === 0; i += PAGE) {
+      const page = keys.slice(i, i + PAGE);
+      const last = i + PAGE >= keys.length;
+      await this.send({
+        changes: { keys: page.map(toWireKey), revision: rev, snapshot: true, snapshot_done: last },
+      });
+    }
+    this.deps.metrics.changesSent.inc({ node: this.node.name, kind: 'snapshot' }, keys.length);
+    this.sentRev = rev;
+    this.deps.log.info({ node: this.node.name, keys: keys.length, revision: rev }, 'agent snapshot sent');
+  }
+
+  private async pump(): Promise<void> {
+    if (this.node.draining || !this.node.enabled) return;
+    for (;;) {
+      const changes = await this.deps.repo.changesSince(this.node.group, this.sentRev, PAGE);
+      if (!changes.length || this.closed) return;
+      const rev = changes[changes.length - 1].rev;
+      await this.send({
+        changes: { keys: changes.map(toWireKey), revision: rev, snapshot: false, snapshot_done: false },
+      });
+      this.deps.metrics.changesSent.inc({ node: this.node.name, kind: 'delta' }, changes.length);
+      this.sentRev = rev;
+      if (changes.length < PAGE) return;
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import { Key, KeyStatus } from '@keyd/domain';
+import { KeyRepository } from './key.repository';
+import { KeyRow, rowToKey } from './key.rows';
+import { ImportedKey } from './store.types';
+
+/** A key as the control plane sends it to an agent: what the node's core must hold for it. */
+export interface ReplicaKey {
+  uuid: string;
+  email: string;
+  ownerId: string;
+  flow: string;
+  status: KeyStatus;
+  subscriptionEnd: Date;
+}
+
+/** Where an agent's keys go in its own database: its node and its core's inbound. */
+export interface ReplicaTarget {
+  nodeId: number;
+  inboundTag: string;
+}
+
+const LIVE = new Set<KeyStatus>(['ACTIVE', 'SUSPENDED']);
+
+/**
+ * An agent's local copy of its node's desired keys. A batch from the control
+ * plane and the revision it brings the copy to commit in one transaction, so
+ * after a crash the agent resumes from exactly what it holds.
+ */
+export class ReplicaRepository {
+  constructor(private readonly keys: KeyRepository) {}
+
+  async revision(): Promise<number> {
+    return this.keys.writeWith(async (_tx, m) => {
+      const rows = (await m.query('SELECT revision FROM agent_state WHERE id = 1')) as { revision: number }[];
+      return rows.length ? Number(rows[0].revision) : 0;
+    });
+  }
+
+  /**
+   * Applies changes (or, with `snapshot`, the whole desired set: live keys not
+   * in it are revoked locally) and records the revision. Returns the keys
+   * whose status changed, which the core must be told about.
+   */
+  async apply(
+    batch: ReplicaKey[],
+    revision: number,
+    target: ReplicaTarget,
+    snapshot: boolean,
+    now: Date,
+  ): Promise<Key[]> {
+    return this.keys.writeWith(async (tx, m) => {
+      const existing = new Map((await tx.findByUuids(batch.map((k) => k.uuid))).map((k) => [k.uuid, k]));
+      const changed: Key[] = [];
+      // Removals first: an owner's old key leaves before its replacement arrives (one live key per owner).
+      if (snapshot) {
+        const wanted = JSON.stringify(batch.map((k) => k.uuid));
+        const gone = (await m.query(
+          `SELECT * FROM keys WHERE status IN ('ACTIVE', 'SUSPENDED') AND uuid NOT IN (SELECT value FROM json_each(?))`,
+          [wanted],
+        )) as KeyRow[];
+        for (const row of gone) changed.push(await tx.setStatus(row.id, 'REVOKED', now));
+      }
+      const ordered = [...batch].sort((a, b) => Number(LIVE.has(a.status)) - Number(LIVE.has(b.status)));
+      const fresh: ImportedKey[] = [];
+      for (const k of ordered) {
+        const local = existing.get(k.uuid);
+        if (!local) {
+          fresh.push({
+            ownerId: k.ownerId,
+            uuid: k.uuid,
+            email: k.email,
+            nodeId: target.nodeId,
+            inboundTag: target.inboundTag,
+            flow: k.flow,
+            subscriptionEnd: k.subscriptionEnd,
+            dataLimitBytes: 0,
+            limitReset: 'none',
+            deviceLimit: 0,
+            subscriptionToken: null,
+            status: k.status,
+            applied: false,
+          });
+          continue;
+        }
+        const endMoved = local.subscriptionEnd.getTime() !== k.subscriptionEnd.getTime();
+        if (local.status !== k.status) {
+          changed.push(await tx.update(local.id, { status: k.status, subscriptionEnd: k.subscriptionEnd }, now));
+        } else if (endMoved) {
+          await tx.update(local.id, { subscriptionEnd: k.subscriptionEnd }, now);
+        }
+      }
+      changed.push(...(await tx.insertMany(fresh, now)));
+      await m.query(
+        'INSERT INTO agent_state (id, revision) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET revision = excluded.revision',
+        [revision],
+      );
+      return changed;
+    });
+  }
+
+  /** Keys the local core has not confirmed yet. */
+  countPending(): Promise<number> {
+    return this.keys.countPending();
+  }
+
+  /** Every key that is live locally, for draining a deleted node. */
+  async live(): Promise<Key[]> {
+    return this.keys.writeWith(async (_tx, m) => {
+      const rows = (await m.query(`SELECT * FROM keys WHERE status IN ('ACTIVE', 'SUSPENDED')`)) as KeyRow[];
+      return rows.map(rowToKey);
+    });
+  }
+}

@@ -1,0 +1,159 @@
+import { Stack, allPass, nonePass, startStack } from './support/stack.harness';
+import { eventually, KeydClient, ProtoKey } from './support/keyd.harness';
+import { AgentNode, fleetListen, metricValue, NodesClient, startAgentNode } from './support/fleet.harness';
+
+const DAY = 86_400;
+const NAMES = ['node-a', 'node-b', 'node-c'];
+
+/**
+ * One control plane (with its own core, the local node) and three agents,
+ * each next to its own real v2ray core, on loopback. Grants wait for the
+ * connected agents; the wait is long here (60 s, past the calls' 15 s
+ * deadline), so a grant that waited for a node that is down would fail.
+ */
+describe('fleet: a control plane and three agents with real cores', () => {
+  let stack: Stack;
+  let api: KeydClient;
+  let nodes: NodesClient;
+  let controlAddr: string;
+  const agents = new Map<string, AgentNode>();
+  const tokens = new Map<string, string>();
+
+  const node = (name: string) => agents.get(name)!;
+  const passesOn = async (name: string, uuids: string[]) => node(name).probe(uuids);
+  const nodeStates = (k: ProtoKey & { nodes?: { name: string; provisioned: boolean }[] }) =>
+    Object.fromEntries((k.nodes ?? []).map((n) => [n.name, n.provisioned]));
+  const metrics = () => fetch(`${stack.keyd.httpUrl}/metrics`).then((r) => r.text());
+  const connected = async (names: string[]) => {
+    const list = (await nodes.list()).nodes;
+    return names.every((n) => list.find((x) => x.name === n)?.connected);
+  };
+
+  beforeAll(async () => {
+    controlAddr = await fleetListen();
+    stack = await startStack({
+      name: 'fleet',
+      env: { KEYD_FLEET_LISTEN: controlAddr, KEYD_GRANT_NODE_WAIT_MS: '60000' },
+    });
+    api = stack.api;
+    nodes = new NodesClient(stack.keyd.grpcAddr);
+    for (const name of NAMES) {
+      const created = await nodes.create(name, 443);
+      tokens.set(name, created.join_token);
+      agents.set(
+        name,
+        await startAgentNode({
+          dir: stack.dir,
+          name,
+          controlAddr,
+          joinToken: created.join_token,
+          target: stack.target,
+        }),
+      );
+    }
+    await eventually(() => connected(NAMES), 15_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    nodes?.close();
+    await stack?.teardown();
+  });
+
+  it('lists the nodes, the local one with them, and refuses bad node input', async () => {
+    const list = (await nodes.list()).nodes;
+    expect(list.map((n) => [n.name, n.kind, n.group])).toEqual([
+      ['default', 'local', 'default'],
+      ['node-a', 'agent', 'default'],
+      ['node-b', 'agent', 'default'],
+      ['node-c', 'agent', 'default'],
+    ]);
+    await expect(nodes.create('node-a', 443)).rejects.toMatchObject({ code: 9 });
+    await expect(nodes.create('bad name!', 443)).rejects.toMatchObject({ code: 3 });
+    await expect(nodes.create('node-x', 0)).rejects.toMatchObject({ code: 3 });
+    await expect(nodes.get('nobody')).rejects.toMatchObject({ code: 5 });
+  });
+
+  it('a grant passes traffic through each of the three nodes right after the response', async () => {
+    const res = await api.grant('fleet-alice', DAY);
+    expect(res.key.provisioned).toBe(true);
+    expect(nodeStates(res.key)).toEqual({ default: true, 'node-a': true, 'node-b': true, 'node-c': true });
+    for (const name of NAMES) expect(allPass(await passesOn(name, [res.key.uuid]))).toBe(true);
+    expect(allPass(await stack.probe([res.key.uuid]))).toBe(true);
+  });
+
+  it('a node that is down never holds a grant up; a key revoked meanwhile is refused there once it reconnects', async () => {
+    const before = await api.grant('fleet-bob', DAY);
+    expect(allPass(await passesOn('node-c', [before.key.uuid]))).toBe(true);
+    await node('node-c').agent.kill('SIGKILL');
+    await eventually(async () => !(await connected(['node-c'])), 10_000);
+
+    await api.revoke('fleet-bob');
+    const fresh = await api.grant('fleet-carol', DAY);
+    expect(nodeStates(fresh.key)).toEqual({ default: true, 'node-a': true, 'node-b': true, 'node-c': false });
+    expect(fresh.key.provisioned).toBe(false);
+    expect(allPass(await passesOn('node-a', [fresh.key.uuid]))).toBe(true);
+    // The core of node-c still runs on what its agent last applied: bob passes there until it reconnects.
+    expect(allPass(await passesOn('node-c', [before.key.uuid]))).toBe(true);
+    expect((await nodes.get('node-c')).revision_lag).toBeGreaterThanOrEqual(2);
+
+    await node('node-c').agent.start();
+    await eventually(async () => nonePass(await passesOn('node-c', [before.key.uuid])), 15_000);
+    await eventually(async () => allPass(await passesOn('node-c', [fresh.key.uuid])), 15_000);
+    await eventually(async () => (await api.get('fleet-carol')).provisioned, 15_000);
+    expect((await nodes.get('node-c')).revision_lag).toBe(0);
+  });
+
+  it('a paused node catches up on 200 changes from its revision, not from a snapshot', async () => {
+    const owners = Array.from({ length: 200 }, (_, i) => `fleet-burst-${i}`);
+    const granted = await Promise.all(owners.map((o) => api.grant(o, DAY)));
+    expect(granted.every((g) => g.key.provisioned)).toBe(true);
+    const sample = granted.filter((_, i) => i % 20 === 0).map((g) => g.key.uuid);
+    expect(allPass(await passesOn('node-b', sample))).toBe(true);
+
+    const text = await metrics();
+    const delta = metricValue(text, 'keyd_node_changes_sent_total', { node: 'node-b', kind: 'delta' });
+    const snapshot = metricValue(text, 'keyd_node_changes_sent_total', { node: 'node-b', kind: 'snapshot' });
+    const pid = node('node-b').agent.pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      // Revocations answer without waiting for nodes, so the paused node doesn't hold them up.
+      await Promise.all(owners.map((o) => api.revoke(o)));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await eventually(async () => nonePass(await passesOn('node-b', sample)), 15_000);
+    await eventually(async () => (await nodes.get('node-b')).revision_lag === 0, 15_000);
+    const after = await metrics();
+    const sent = metricValue(after, 'keyd_node_changes_sent_total', { node: 'node-b', kind: 'delta' }) - delta;
+    expect(sent).toBeGreaterThanOrEqual(200);
+    expect(sent).toBeLessThan(260);
+    expect(metricValue(after, 'keyd_node_changes_sent_total', { node: 'node-b', kind: 'snapshot' })).toBe(snapshot);
+  });
+
+  it('deleting a node drains it: its core loses every key, then the node is gone', async () => {
+    const res = await api.grant('fleet-dave', DAY);
+    expect(allPass(await passesOn('node-c', [res.key.uuid]))).toBe(true);
+    expect((await nodes.remove('node-c')).draining).toBe(true);
+    await eventually(async () => nonePass(await passesOn('node-c', [res.key.uuid])), 15_000);
+    await eventually(async () => !(await nodes.list()).nodes.some((n) => n.name === 'node-c'), 15_000);
+    const after = await api.get('fleet-dave');
+    expect(nodeStates(after)).toEqual({ default: true, 'node-a': true, 'node-b': true });
+  });
+
+  it('without the control plane a node restarts its core from its own file and still expires keys on time', async () => {
+    const lasting = await api.grant('fleet-erin', DAY);
+    const short = await api.grant('fleet-frank', 8);
+    expect(nodeStates(short.key)['node-a']).toBe(true);
+    const endMs = short.key.subscription_end.seconds * 1000;
+
+    await stack.keyd.kill('SIGTERM');
+    await node('node-a').core.restart(node('node-a').livePath);
+    await eventually(async () => allPass(await passesOn('node-a', [lasting.key.uuid, short.key.uuid])), 10_000);
+    // Refused on the node within 2 s of its end, with no control plane to tell it.
+    await eventually(
+      async () => nonePass(await passesOn('node-a', [short.key.uuid])),
+      Math.max(0, endMs - Date.now()) + 2000,
+    );
+    expect(allPass(await passesOn('node-a', [lasting.key.uuid]))).toBe(true);
+  });
+});
