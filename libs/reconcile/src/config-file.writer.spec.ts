@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigFileWriter, ConfigWriteResult } from './config-file.writer';
+import * as layoutReader from './config-layout.reader';
 import { checkCoreConfig } from './core-config.checker';
 import { ManualClock } from './testing/manual.clock';
 import { ReconcileHarness, TAG } from './testing/reconcile.harness';
@@ -28,7 +29,7 @@ describe('ConfigFileWriter and the core check', () => {
     return path;
   };
 
-  const writeWith = async (bin: string) => {
+  const writeWith = async (bin?: string) => {
     const writer = new ConfigFileWriter(h.keys, h.coreState, { core: { ...h.config.core, configPath, bin } }, h.log);
     const results: ConfigWriteResult[] = [];
     writer.on('write', (r) => results.push(r));
@@ -74,5 +75,43 @@ describe('ConfigFileWriter and the core check', () => {
   it('gives no verdict for a check that outlives its timeout, and stops it', async () => {
     const outcome = await checkCoreConfig(script('slow.sh', 'exec sleep 30'), 'v2ray', configPath, 300);
     expect(outcome).toEqual({ kind: 'inconclusive', reason: expect.stringMatching(/no verdict within 0.3 s/) });
+  });
+
+  describe('after a restart', () => {
+    const operatorClient = { id: 'operator-own', email: 'kept by keyd' };
+    beforeEach(() =>
+      writeFileSync(
+        configPath,
+        JSON.stringify({ inbounds: [{ tag: TAG, settings: { clients: [operatorClient], decryption: 'none' } }] }),
+      ),
+    );
+    afterEach(() => jest.restoreAllMocks());
+
+    it('finds the file it left current without reading it, and reads it again once edited', async () => {
+      expect((await writeWith()).results).toEqual(['written']);
+      const read = jest.spyOn(layoutReader, 'readConfigLayout');
+
+      // A new writer, as in a new keyd process: only the stamp recorded with the write is left.
+      expect((await writeWith()).results).toEqual(['unchanged']);
+      expect(read).not.toHaveBeenCalled();
+
+      writeFileSync(configPath, `${readFileSync(configPath, 'utf8')}\n`);
+      expect((await writeWith()).results).toEqual(['written']);
+      expect(read).toHaveBeenCalledTimes(1);
+    });
+
+    it('rewrites a file it left once keys changed, keeping the operator’s own clients', async () => {
+      await writeWith();
+      await h.grant('bob');
+      expect((await writeWith()).results).toEqual(['written']);
+      const clients = (
+        JSON.parse(readFileSync(configPath, 'utf8')) as { inbounds: { settings: { clients: { email: string }[] } }[] }
+      ).inbounds[0].settings.clients;
+      expect(clients.map((c) => c.email)).toEqual([
+        expect.stringMatching(/^alice/),
+        expect.stringMatching(/^bob/),
+        'kept by keyd',
+      ]);
+    });
   });
 });

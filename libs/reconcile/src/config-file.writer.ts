@@ -21,6 +21,13 @@ interface FileStamp {
   mtimeMs: number;
 }
 
+/** What this writer last left in the file; the layout is null until read, after a restart. */
+interface WrittenFile {
+  layout: ConfigLayout | null;
+  seq: number;
+  stamp: FileStamp;
+}
+
 const stampOf = (s: Stats): FileStamp => ({ ino: s.ino, size: s.size, mtimeMs: s.mtimeMs });
 const sameStamp = (a: FileStamp, b: FileStamp) => a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 
@@ -50,7 +57,7 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
   private again = false;
   private rejectedOnce = false;
   private retryMs = RETRY_MIN_MS;
-  private written: { layout: ConfigLayout; seq: number; stamp: FileStamp } | null = null;
+  private written: WrittenFile | null = null;
   private readonly state: ConfigFileStatus;
 
   constructor(
@@ -112,17 +119,22 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
 
   private async writeOnce(): Promise<void> {
     const path = this.state.path as string;
-    const current = await this.currentLayout(path);
-    const foreign = await this.stillForeign(current.layout.foreign);
-    const layout = { ...current.layout, foreign };
+    const ours = await this.recognised(path);
     const level = this.config.core.userLevel;
     const counted = { clients: 0 };
-    const { seq, temp } = await this.keys.readActive(async (snapshot) => {
-      const unchanged = current.ours
-        ? snapshot.seq === current.ours.seq && foreign.length === current.layout.foreign.length
-        : (await digestOf(renderConfig(layout, snapshot.pages(), level))) === layout.digest;
-      if (unchanged) return { seq: snapshot.seq, temp: null };
-      return { seq: snapshot.seq, temp: await writeTemp(path, renderConfig(layout, snapshot.pages(), level, counted)) };
+    const { seq, temp, layout } = await this.keys.readActive(async (snapshot) => {
+      // The file this writer left, and no change since: nothing to read or render.
+      if (ours && snapshot.seq === ours.seq) return { seq: snapshot.seq, temp: null, layout: ours.layout };
+      const read = ours?.layout ?? (await readConfigLayout(path, this.config.core.inboundTag, this.foreignFilter));
+      const layout = { ...read, foreign: await this.stillForeign(read.foreign) };
+      // Any other file may already say what it would be rewritten to, as after a restart on an edited file.
+      if (!ours && (await digestOf(renderConfig(layout, snapshot.pages(), level))) === layout.digest)
+        return { seq: snapshot.seq, temp: null, layout };
+      return {
+        seq: snapshot.seq,
+        temp: await writeTemp(path, renderConfig(layout, snapshot.pages(), level, counted)),
+        layout,
+      };
     });
     if (temp) {
       await this.check(temp, path);
@@ -131,9 +143,10 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
       this.state.writes++;
       this.log.info({ path, active_keys: counted.clients, change_seq: seq }, 'core config file written');
     }
-    this.written = { layout, seq, stamp: stampOf(await fs.stat(path)) };
+    const stamp = stampOf(await fs.stat(path));
+    this.written = { layout, seq, stamp };
     this.emit('write', temp ? 'written' : 'unchanged');
-    await this.coreState.recordConfigWrite(seq, new Date());
+    await this.coreState.recordConfigWrite(seq, new Date(), JSON.stringify(stamp));
     this.state.lastWriteAt = new Date();
     this.state.writtenSeq = seq;
     this.state.lastError = null;
@@ -141,18 +154,22 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
   }
 
   /**
-   * The file's layout. A file that is still the one this writer last wrote or
-   * found current needs no reading: whether a write would change it follows
-   * from the change sequence. Any other file (the first write, or one the
-   * operator edited since) is read once, and compared by digest.
+   * The file as this writer last left it, when it still is: same inode, size
+   * and mtime. Its layout is kept in memory once read; after a restart only
+   * the stamp recorded with the last write is known, which is enough to tell
+   * that nothing changed without reading the file.
    */
-  private async currentLayout(path: string): Promise<{ layout: ConfigLayout; ours: { seq: number } | null }> {
-    const known = this.written;
-    if (known && sameStamp(known.stamp, stampOf(await fs.stat(path)))) return { layout: known.layout, ours: known };
-    this.written = null;
-    const layout = await readConfigLayout(path, this.config.core.inboundTag, (c) => this.stillForeign(c));
-    return { layout, ours: null };
+  private async recognised(path: string): Promise<WrittenFile | null> {
+    const stamp = stampOf(await fs.stat(path));
+    if (!this.written) {
+      const state = await this.coreState.configFile();
+      if (state.stamp && state.writtenSeq !== null)
+        this.written = { layout: null, seq: state.writtenSeq, stamp: JSON.parse(state.stamp) as FileStamp };
+    }
+    return this.written && sameStamp(this.written.stamp, stamp) ? this.written : null;
   }
+
+  private readonly foreignFilter = (clients: ForeignClient[]) => this.stillForeign(clients);
 
   /**
    * Clients whose UUID is no key of keyd's, in any status, stay as the

@@ -108,22 +108,23 @@ export class LiveDrift {
     return true;
   }
 
-  /** Active keys the core lacks, and users the core holds that should not be there (known or not). */
+  /**
+   * Active keys the core lacks, and users the core holds that should not be
+   * there (known or not). The active keys are walked a page at a time and
+   * matched off the core's listing, so only the listing and the drift are
+   * held, never every key.
+   */
   private async driftFrom(liveEmails: string[]): Promise<Drift> {
-    const live = new Set(liveEmails.map((e) => e.toLowerCase()));
-    const active: Key[] = [];
+    const unmatched = new Map(liveEmails.map((e) => [e.toLowerCase(), e]));
+    const missing: Key[] = [];
     for (let after = 0; ;) {
       const page = await this.keys.activeKeys(after, 5000);
       if (!page.length) break;
-      active.push(...page);
+      for (const k of page) if (!unmatched.delete(k.email.toLowerCase())) missing.push(k);
       after = page[page.length - 1].id;
     }
-    const wanted = new Set(active.map((k) => k.email.toLowerCase()));
-    const extra = liveEmails.filter((e) => !wanted.has(e.toLowerCase()));
+    const extra = [...unmatched.values()];
     const known = new Map((await this.keys.findByEmails(extra)).map((k) => [k.email.toLowerCase(), k]));
-    return {
-      missing: active.filter((k) => !live.has(k.email.toLowerCase())),
-      extra: extra.map((email) => ({ email, key: known.get(email.toLowerCase()) })),
-    };
+    return { missing, extra: extra.map((email) => ({ email, key: known.get(email.toLowerCase()) })) };
   }
 }

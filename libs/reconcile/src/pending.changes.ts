@@ -15,9 +15,14 @@ export class PendingChanges {
   ) {}
 
   async count(report: ReconcileReport): Promise<void> {
-    for (const key of await this.keys.pending(Number.MAX_SAFE_INTEGER)) {
-      if (key.status === 'ACTIVE') report.added++;
-      else report.removed++;
+    for (let after = 0; ;) {
+      const page = await this.keys.pending(PENDING_PAGE, after);
+      if (!page.length) return;
+      for (const key of page) {
+        if (key.status === 'ACTIVE') report.added++;
+        else report.removed++;
+      }
+      after = page[page.length - 1].id;
     }
   }
 
@@ -25,9 +30,8 @@ export class PendingChanges {
   async push(report: ReconcileReport): Promise<void> {
     // An import pushing its keys confirms them itself; what it leaves pending, a later pass takes.
     if (this.bulk.active) return;
-    let after = 0;
-    for (;;) {
-      const page = (await this.keys.pending(PENDING_PAGE)).filter((k) => k.id > after);
+    for (let after = 0; ;) {
+      const page = await this.keys.pending(PENDING_PAGE, after);
       if (!page.length) return;
       for (const key of page) {
         const outcome = await this.sync.reapply(key.id, key.ownerId);

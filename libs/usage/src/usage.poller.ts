@@ -4,9 +4,12 @@ import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { CLOCK, Clock } from '@keyd/domain';
 import { KeySyncService } from '@keyd/keys';
 import { AppLogger, LOGGER } from '@keyd/observability';
-import { StatsClock, UsageRepository } from '@keyd/store';
+import { StatsClock, UsageDelta, UsageRepository } from '@keyd/store';
 import { CounterReader, CounterSource } from './counter.reader';
-import { coreRestarted, periodStarts, usageDeltas } from './usage.math';
+import { coreRestarted, CounterReading, periodStarts, usageDeltas } from './usage.math';
+
+/** Live keys' baselines read per statement during a poll. */
+const BASELINE_PAGE = 5000;
 
 export interface UsagePollReport {
   /** False when the core could not be read; period resets ran anyway. */
@@ -78,6 +81,26 @@ export class UsagePoller
     return this.running;
   }
 
+  /**
+   * The keys' baselines are read a page at a time and matched against the
+   * readings, so only the keys that moved are held, not every live key; a
+   * core that reports no counters needs no page at all.
+   */
+  private async deltas(
+    leftSince: Date,
+    readings: Map<string, CounterReading>,
+    restarted: boolean,
+  ): Promise<UsageDelta[]> {
+    const out: UsageDelta[] = [];
+    if (!readings.size) return out;
+    for (let after = 0; ;) {
+      const page = await this.usage.countedBaselines(leftSince, after, BASELINE_PAGE);
+      if (!page.length) return out;
+      out.push(...usageDeltas(page, readings, restarted));
+      after = page[page.length - 1].keyId;
+    }
+  }
+
   private async run(): Promise<UsagePollReport> {
     const started = Date.now();
     this.log.debug({ event: 'usage-poll' }, 'usage poll started');
@@ -87,11 +110,7 @@ export class UsagePoller
     const previous = await this.usage.statsClock();
     const restarted = sample ? coreRestarted(previous, sample.uptimeSeconds, now) : false;
     const deltas = sample
-      ? usageDeltas(
-          await this.usage.countedBaselines(new Date(now.getTime() - COUNTED_AFTER_LEAVING_MS)),
-          sample.readings,
-          restarted,
-        )
+      ? await this.deltas(new Date(now.getTime() - COUNTED_AFTER_LEAVING_MS), sample.readings, restarted)
       : [];
     const stats: StatsClock | null = sample
       ? {

@@ -13,6 +13,10 @@ export class CoreStateEntity {
   @Column({ name: 'config_written_at', type: 'integer', nullable: true, transformer: epochMs })
   configWrittenAt!: Date | null;
 
+  /** The file as it stood after that write (inode, size, mtime), as JSON: the writer's own mark on it. */
+  @Column({ name: 'config_file_stamp', type: 'text', nullable: true })
+  configFileStamp!: string | null;
+
   /** The core's uptime at the last stats poll, and the boot instant it implies: a restart resets its counters. */
   @Column({ name: 'stats_uptime', type: 'integer', nullable: true })
   statsUptime!: number | null;

@@ -4,6 +4,7 @@ import { UsageLimits1764320000000 } from './1764320000000-usage-limits.migration
 import { DeviceLimit1764330000000 } from './1764330000000-device-limit.migration';
 import { CountedKeys1764345000000 } from './1764345000000-counted-keys.migration';
 import { Fleet1764360000000 } from './1764360000000-fleet.migration';
+import { ConfigFileStamp1764370000000 } from './1764370000000-config-file-stamp.migration';
 
 export const migrations = [
   InitialSchema1764300000000,
@@ -12,4 +13,5 @@ export const migrations = [
   DeviceLimit1764330000000,
   CountedKeys1764345000000,
   Fleet1764360000000,
+  ConfigFileStamp1764370000000,
 ];

@@ -4,6 +4,8 @@ import { StoreDatabase } from '../store.database';
 export interface ConfigFileState {
   writtenSeq: number | null;
   writtenAt: Date | null;
+  /** What the writer recorded to recognise the file it left; opaque to the store. */
+  stamp: string | null;
 }
 
 export class CoreStateRepository {
@@ -11,12 +13,14 @@ export class CoreStateRepository {
 
   async configFile(): Promise<ConfigFileState> {
     const row = await this.db.dataSource.getRepository(CoreStateEntity).findOneByOrFail({ id: 1 });
-    return { writtenSeq: row.configWrittenSeq, writtenAt: row.configWrittenAt };
+    return { writtenSeq: row.configWrittenSeq, writtenAt: row.configWrittenAt, stamp: row.configFileStamp };
   }
 
-  async recordConfigWrite(seq: number, at: Date): Promise<void> {
+  async recordConfigWrite(seq: number, at: Date, stamp: string | null = null): Promise<void> {
     await this.db.writes.run((m) =>
-      m.getRepository(CoreStateEntity).update({ id: 1 }, { configWrittenSeq: seq, configWrittenAt: at }),
+      m
+        .getRepository(CoreStateEntity)
+        .update({ id: 1 }, { configWrittenSeq: seq, configWrittenAt: at, configFileStamp: stamp }),
     );
   }
 }

@@ -308,10 +308,10 @@ export class KeyRepository {
     return rows.map(toKey);
   }
 
-  /** Keys whose latest change the core has not confirmed, oldest first. */
-  async pending(limit: number): Promise<Key[]> {
+  /** Keys whose latest change the core has not confirmed, oldest first, a page after afterId. */
+  async pending(limit: number, afterId = 0): Promise<Key[]> {
     const rows = await this.keys.find({
-      where: { appliedSeq: Raw((alias) => `${alias} < change_seq`) },
+      where: { appliedSeq: Raw((alias) => `${alias} < change_seq`), id: MoreThan(afterId) },
       order: { id: 'ASC' },
       take: limit,
     });

@@ -72,6 +72,22 @@ describe('UsageRepository', () => {
     return usage.commitPoll({ deltas, resetBaselines: false, stats: null, periods, now: NOW, ...extra });
   };
 
+  it('pages the baselines in key order, live keys and recently revoked ones alike', async () => {
+    const ids: number[] = [];
+    for (const owner of ['a', 'b', 'c', 'd', 'e']) ids.push((await issue(owner)).id);
+    await keys.write((tx) => tx.setStatus(ids[2], 'REVOKED', NOW));
+    const since = new Date(NOW.getTime() - 86_400_000);
+    const pages: number[][] = [];
+    for (let after = 0; ;) {
+      const page = await usage.countedBaselines(since, after, 2);
+      if (!page.length) break;
+      pages.push(page.map((b) => b.keyId));
+      after = page[page.length - 1].keyId;
+    }
+    expect(pages).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
+    expect((await usage.countedBaselines(since)).map((b) => b.keyId)).toEqual(ids);
+  });
+
   it('adds deltas to usage and lifetime totals and stores the raw readings with them', async () => {
     const a = await issue('alice');
     await poll({ 'alice.mail': [1000, 5000] });

@@ -93,16 +93,18 @@ export class UsageRepository {
    * side, so the cost follows those keys, never the counters the core still
    * holds for every user removed since it started, nor users keyd never
    * issued. Only this repository's commitPoll writes baselines, so reading
-   * them outside its transaction is safe.
+   * them outside its transaction is safe. A page at a time, in key order,
+   * after afterId; all of them when no limit is given.
    */
-  async countedBaselines(leftSince: Date): Promise<UsageBaseline[]> {
+  async countedBaselines(leftSince: Date, afterId = 0, limit = -1): Promise<UsageBaseline[]> {
     const columns = 'id AS keyId, email, raw_uplink AS rawUplink, raw_downlink AS rawDownlink';
     return (await this.db.dataSource.query(
-      `SELECT ${columns} FROM keys WHERE status IN ('ACTIVE', 'SUSPENDED')
+      `SELECT ${columns} FROM keys WHERE status IN ('ACTIVE', 'SUSPENDED') AND id > ?2
        UNION ALL
        SELECT ${columns} FROM keys INDEXED BY ix_keys_left_core
-       WHERE status IN ('EXPIRED', 'REVOKED') AND updated_at >= ?`,
-      [leftSince.getTime()],
+       WHERE status IN ('EXPIRED', 'REVOKED') AND updated_at >= ?1 AND id > ?2
+       ORDER BY keyId LIMIT ?3`,
+      [leftSince.getTime(), afterId, limit],
     )) as UsageBaseline[];
   }
 
