@@ -2,10 +2,12 @@ import 'reflect-metadata';
 import { existsSync } from 'fs';
 import * as path from 'path';
 import { configWriteScenario } from './scenarios/config-write.scenario';
+import { fullSizeScenario } from './scenarios/full-size.scenario';
 import { grantsScenario } from './scenarios/grants.scenario';
 import { importScenario } from './scenarios/import.scenario';
 import { keysetsScenario } from './scenarios/keysets.scenario';
 import { legacyScenario } from './scenarios/legacy.scenario';
+import { soakScenario } from './scenarios/soak.scenario';
 import { usagePollScenario } from './scenarios/usage-poll.scenario';
 import {
   Scenario,
@@ -27,6 +29,8 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   'config-write': configWriteScenario,
   'usage-poll': usagePollScenario,
   import: importScenario,
+  'full-size': fullSizeScenario,
+  soak: soakScenario,
 };
 
 const MAIN = path.resolve(__dirname, '../dist/apps/keyd/src/main.js');

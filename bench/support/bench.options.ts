@@ -2,8 +2,19 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 
-export const SCENARIOS = ['grants', 'legacy', 'keysets', 'config-write', 'usage-poll', 'import'] as const;
+export const SCENARIOS = [
+  'grants',
+  'legacy',
+  'keysets',
+  'config-write',
+  'usage-poll',
+  'import',
+  'full-size',
+  'soak',
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+/** The soak runs for minutes on end, so only when asked for by name. */
+const DEFAULT_SCENARIOS = SCENARIOS.filter((s) => s !== 'soak');
 
 export interface BenchOptions {
   /** Grants per concurrency level, and raw adds for the ceiling. */
@@ -32,6 +43,14 @@ export interface BenchOptions {
   writeReps: number;
   /** Owner rows `keyd import` adopts, timed against as many raw adds. */
   importRows: number;
+  /** Active keys of the full-size node, seeded through the gRPC API; also the soak's size. */
+  fullSize: number;
+  /** Grants measured at c=16 on the empty and on the full-size node. */
+  fullGrants: number;
+  /** Concurrency of the seeding through the API. */
+  seedConcurrency: number;
+  /** Length of the soak. */
+  minutes: number;
   only: ScenarioName[];
   resultsDir: string;
   /** Scratch space for databases, configs and seeds; removed at the end. */
@@ -62,7 +81,15 @@ const KNOBS = {
   rawCap: { flag: 'raw-cap', env: 'BENCH_RAW_CAP', help: 'raw adds measuring the full-recovery ceiling (20000)' },
   writeReps: { flag: 'write-reps', env: 'BENCH_WRITE_REPS', help: 'config writes timed per size (3)' },
   importRows: { flag: 'import-rows', env: 'BENCH_IMPORT_ROWS', help: 'owner rows keyd import adopts (100000)' },
-  only: { flag: 'only', env: 'BENCH_ONLY', help: `scenarios to run (${SCENARIOS.join(',')})` },
+  fullSize: { flag: 'full-size', env: 'BENCH_FULL_SIZE', help: 'keys seeded through the API for full-size (100000)' },
+  fullGrants: { flag: 'full-grants', env: 'BENCH_FULL_GRANTS', help: 'grants at c=16 per full-size node (3000)' },
+  seedConcurrency: { flag: 'seed-concurrency', env: 'BENCH_SEED_CONCURRENCY', help: 'seeding concurrency (32)' },
+  minutes: { flag: 'minutes', env: 'BENCH_MINUTES', help: 'soak length in minutes (10)' },
+  only: {
+    flag: 'only',
+    env: 'BENCH_ONLY',
+    help: `scenarios to run (${DEFAULT_SCENARIOS.join(',')}; soak only by name)`,
+  },
   workDir: { flag: 'work-dir', env: 'BENCH_WORK_DIR', help: 'scratch directory (a fresh one under the tmpdir)' },
 } satisfies Partial<Record<keyof BenchOptions, Knob>>;
 
@@ -105,7 +132,7 @@ function ints(
 
 function scenarios(flags: Record<string, string | boolean | undefined>): ScenarioName[] {
   const value = raw(KNOBS.only, flags);
-  if (value === undefined) return [...SCENARIOS];
+  if (value === undefined) return [...DEFAULT_SCENARIOS];
   const names = value.split(',').map((s) => s.trim());
   const unknown = names.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
   if (unknown.length) throw new Error(`--only: unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
@@ -134,6 +161,10 @@ export function benchOptions(argv: string[] = process.argv.slice(2)): BenchOptio
     rawCap: int(KNOBS.rawCap, flags, 20_000, 100),
     writeReps: int(KNOBS.writeReps, flags, 3, 1),
     importRows: int(KNOBS.importRows, flags, 100_000, 10),
+    fullSize: int(KNOBS.fullSize, flags, 100_000, 1),
+    fullGrants: int(KNOBS.fullGrants, flags, 3000, 10),
+    seedConcurrency: int(KNOBS.seedConcurrency, flags, 32, 1),
+    minutes: int(KNOBS.minutes, flags, 10, 1),
     only: scenarios(flags),
     resultsDir: path.join(root, 'results'),
     workDir: raw(KNOBS.workDir, flags) ?? path.join(os.tmpdir(), `keyd-bench-${process.pid}`),
