@@ -38,7 +38,7 @@ describe('fleet: a control plane and three agents with real cores', () => {
     api = stack.api;
     nodes = new NodesClient(stack.keyd.grpcAddr);
     for (const name of NAMES) {
-      const created = await nodes.create(name, 443);
+      const created = await nodes.create(name, 4431);
       tokens.set(name, created.join_token);
       agents.set(
         name,
@@ -81,9 +81,23 @@ describe('fleet: a control plane and three agents with real cores', () => {
     expect(allPass(await stack.probe([res.key.uuid]))).toBe(true);
   });
 
+  it("the key's subscription lists one link per node, named after it, at the node's address", async () => {
+    const key = await api.get('fleet-alice');
+    const text = await fetch(`${key.subscription_url}?format=plain`).then((r) => r.text());
+    const links = text.trim().split('\n');
+    expect(links.map((l) => decodeURIComponent(l.slice(l.indexOf('#') + 1)))).toEqual([
+      'keyd-fleet-alice',
+      'node-a-fleet-alice',
+      'node-b-fleet-alice',
+      'node-c-fleet-alice',
+    ]);
+    expect(links.slice(1).every((l) => l.startsWith(`vless://${key.uuid}@127.0.0.1:4431?`))).toBe(true);
+  });
+
   it('a node that is down never holds a grant up; a key revoked meanwhile is refused there once it reconnects', async () => {
     const before = await api.grant('fleet-bob', DAY);
     expect(allPass(await passesOn('node-c', [before.key.uuid]))).toBe(true);
+    const sentBefore = await metrics();
     await node('node-c').agent.kill('SIGKILL');
     await eventually(async () => !(await connected(['node-c'])), 10_000);
 
@@ -101,9 +115,15 @@ describe('fleet: a control plane and three agents with real cores', () => {
     await eventually(async () => allPass(await passesOn('node-c', [fresh.key.uuid])), 15_000);
     await eventually(async () => (await api.get('fleet-carol')).provisioned, 15_000);
     expect((await nodes.get('node-c')).revision_lag).toBe(0);
+    // It resumed from its own revision: the two changes it missed, no snapshot.
+    const sentAfter = await metrics();
+    const sent = (text: string, kind: string) =>
+      metricValue(text, 'keyd_node_changes_sent_total', { node: 'node-c', kind });
+    expect(sent(sentAfter, 'delta') - sent(sentBefore, 'delta')).toBe(2);
+    expect(sent(sentAfter, 'snapshot')).toBe(sent(sentBefore, 'snapshot'));
   });
 
-  it('a paused node catches up on 200 changes from its revision, not from a snapshot', async () => {
+  it('a paused node is not waited for, and catches up on the 200 changes from its revision, not from a snapshot', async () => {
     const owners = Array.from({ length: 200 }, (_, i) => `fleet-burst-${i}`);
     const granted = await Promise.all(owners.map((o) => api.grant(o, DAY)));
     expect(granted.every((g) => g.key.provisioned)).toBe(true);
@@ -116,12 +136,19 @@ describe('fleet: a control plane and three agents with real cores', () => {
     const pid = node('node-b').agent.pid!;
     process.kill(pid, 'SIGSTOP');
     try {
-      // Revocations answer without waiting for nodes, so the paused node doesn't hold them up.
-      await Promise.all(owners.map((o) => api.revoke(o)));
+      // Its link is found dead by keepalive pings; from then on no grant waits for it.
+      await eventually(async () => !(await connected(['node-b'])), 15_000);
+      const renewed = await Promise.all(owners.slice(0, 100).map((o) => api.grant(o, DAY)));
+      expect(nodeStates(renewed[0].key)['node-b']).toBe(false);
+      await Promise.all(owners.slice(100).map((o) => api.revoke(o)));
     } finally {
       process.kill(pid, 'SIGCONT');
     }
-    await eventually(async () => nonePass(await passesOn('node-b', sample)), 15_000);
+    const revoked = granted
+      .slice(100)
+      .filter((_, i) => i % 10 === 0)
+      .map((g) => g.key.uuid);
+    await eventually(async () => nonePass(await passesOn('node-b', revoked)), 15_000);
     await eventually(async () => (await nodes.get('node-b')).revision_lag === 0, 15_000);
     const after = await metrics();
     const sent = metricValue(after, 'keyd_node_changes_sent_total', { node: 'node-b', kind: 'delta' }) - delta;

@@ -10,6 +10,8 @@ import { nodeSyncService, WireAgentMessage, WireControlMessage } from './fleet.p
 import { NodeDirectory } from './node.directory';
 import { WatchSession } from './watch.session';
 
+const KEEPALIVE_MS = 2000;
+
 /**
  * The agent link: a gRPC server of its own (KEYD_FLEET_LISTEN), apart from the
  * API the bot uses. An agent proves which node it is with its join token.
@@ -36,7 +38,12 @@ export class FleetSyncServer implements OnApplicationBootstrap, OnApplicationShu
     this.events.on('extended', kick);
     const listen = this.config.fleet.listen;
     if (!listen) return;
-    const server = new grpc.Server();
+    // Pings find an agent that stopped answering (paused, or its host gone) within seconds, so that
+    // grants stop waiting for it and it resumes from its revision when it comes back.
+    const server = new grpc.Server({
+      'grpc.keepalive_time_ms': KEEPALIVE_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_MS,
+    });
     server.addService(nodeSyncService().service, {
       Watch: (call: grpc.ServerDuplexStream<WireAgentMessage, WireControlMessage>) => {
         this.watch(call).catch((e: unknown) => {

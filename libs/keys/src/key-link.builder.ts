@@ -7,8 +7,8 @@ import { Key } from '@keyd/domain';
 export class KeyLinkBuilder {
   constructor(@Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'link'>) {}
 
-  vlessUrl(key: Pick<Key, 'uuid' | 'flow' | 'ownerId'>): string {
-    const link = this.config.link;
+  /** The link to the control plane's own node, or to another node described as a link configuration. */
+  vlessUrl(key: Pick<Key, 'uuid' | 'flow' | 'ownerId'>, link: KeydConfig['link'] = this.config.link): string {
     const params = new URLSearchParams({ type: link.type, encryption: 'none', security: link.security });
     if (link.security === 'reality' && link.reality) {
       params.set('pbk', link.reality.publicKey);
