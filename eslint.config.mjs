@@ -26,4 +26,25 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'configuration is read once, in libs/config' }],
     },
   },
+  {
+    // The database handle stays inside libs/store: the rest of keyd's code gets
+    // repositories (records in, records out) and StoreHealth, never a connection.
+    // Tests, the bench and test harnesses open throwaway databases with it.
+    files: ['libs/**/*.ts', 'apps/**/*.ts'],
+    ignores: ['libs/store/**', '**/*.spec.ts', '**/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@keyd/store',
+              importNames: ['StoreDatabase'],
+              message: 'inject a repository, or StoreHealth for the readiness probe; the database stays inside libs/store',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -83,7 +83,7 @@ async function measure(db: StoreDatabase, size: number): Promise<PollFigures> {
 async function seed(db: StoreDatabase, n: number, nodeId: number): Promise<string[]> {
   const emails: string[] = [];
   const now = Date.now();
-  await db.writes.run(async (m) => {
+  await db.transaction(async (query) => {
     for (let i = 0; i < n; i += 500) {
       const rows: unknown[] = [];
       const marks: string[] = [];
@@ -93,7 +93,7 @@ async function seed(db: StoreDatabase, n: number, nodeId: number): Promise<strin
         marks.push(`(?, ?, ?, ?, 'vless-in', '', 'ACTIVE', ?, ?, ?, ?, ?, ?)`);
         rows.push(`u${j}`, uuid, `u${j}.${uuid}`, nodeId, now + 86_400_000, j + 1, j + 1, now, now, now);
       }
-      await m.query(
+      await query(
         `INSERT INTO keys (owner_id, uuid, email, node_id, inbound_tag, flow, status, subscription_end,
            change_seq, applied_seq, usage_period_start, created_at, updated_at) VALUES ${marks.join(',')}`,
         rows,

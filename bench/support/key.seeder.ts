@@ -92,7 +92,7 @@ export class KeySeeder {
         // core booted from the file rendered below takes recovery's intact/replayed path.
         await new CoreStateRepository(db).recordConfigWrite(maxSeq, new Date());
         // Folds the WAL into the main file, so that a plain copy of it is the whole database.
-        await db.writes.run((m) => m.query('PRAGMA wal_checkpoint(TRUNCATE)'));
+        await db.transaction((query) => query('PRAGMA wal_checkpoint(TRUNCATE)'));
       } finally {
         await db.close();
       }
@@ -112,7 +112,9 @@ async function removeDb(file: string): Promise<void> {
 
 async function insertKeys(db: StoreDatabase, nodeId: number, from: number, count: number): Promise<SeededKey[]> {
   const out: SeededKey[] = [];
-  const [{ seq: lastSeq }] = (await db.dataSource.query('SELECT COALESCE(MAX(change_seq), 0) AS seq FROM keys')) as {
+  const [{ seq: lastSeq }] = (await db.consistentRead((query) =>
+    query('SELECT COALESCE(MAX(change_seq), 0) AS seq FROM keys', []),
+  )) as {
     seq: number;
   }[];
   let seq = Number(lastSeq);
@@ -126,7 +128,7 @@ async function insertKeys(db: StoreDatabase, nodeId: number, from: number, count
       const uuid = randomUUID();
       rows.push({ id: 0, ownerId, uuid, email: emailFor(ownerId, uuid), changeSeq: ++seq });
     }
-    await db.writes.run(async (m) => {
+    await db.transaction(async (query) => {
       const now = Date.now();
       for (let at = 0; at < rows.length; at += INSERT_ROWS) {
         const part = rows.slice(at, at + INSERT_ROWS);
@@ -144,16 +146,15 @@ async function insertKeys(db: StoreDatabase, nodeId: number, from: number, count
           now,
           now,
         ]);
-        await m.query(
+        await query(
           `INSERT INTO keys (${COLUMNS.join(', ')}) VALUES ${part.map(() => placeholders).join(', ')}`,
           params,
         );
       }
     });
-    const ids = (await db.dataSource.query('SELECT id, change_seq FROM keys WHERE change_seq BETWEEN ? AND ?', [
-      rows[0]?.changeSeq ?? 0,
-      seq,
-    ])) as { id: number; change_seq: number }[];
+    const ids = (await db.consistentRead((query) =>
+      query('SELECT id, change_seq FROM keys WHERE change_seq BETWEEN ? AND ?', [rows[0]?.changeSeq ?? 0, seq]),
+    )) as { id: number; change_seq: number }[];
     const idBySeq = new Map(ids.map((r) => [Number(r.change_seq), Number(r.id)]));
     for (const r of rows) r.id = idBySeq.get(r.changeSeq) ?? 0;
     out.push(...rows);

@@ -32,8 +32,8 @@ export async function seedActiveKeys(dbPath: string, count: number, prefix = 'se
       const rows = owners
         .slice(at, at + 5000)
         .map((o, i) => [o.ownerId, o.uuid, emailFor(o.ownerId, o.uuid), at + i + 1]);
-      await db.writes.run((m) =>
-        m.query(
+      await db.transaction((query) =>
+        query(
           `INSERT INTO keys (owner_id, uuid, email, node_id, inbound_tag, flow, status, subscription_end, change_seq,
              applied_seq, created_at, updated_at)
            SELECT value ->> 0, value ->> 1, value ->> 2, ?1, 'vless-in', '', 'ACTIVE', ?2, value ->> 3, value ->> 3, ?3, ?3

@@ -1,5 +1,6 @@
 export * from './store.module';
-export { StoreDatabase, StoreOpenError } from './store.database';
+export { StoreDatabase, StoreHealth, StoreOpenError } from './store.database';
+export type { SqlQuery } from './store.database';
 export { KeyRepository } from './repositories/key.repository';
 export { NodeRepository } from './repositories/node.repository';
 export type { NodeRecord } from './repositories/node.repository';

@@ -14,17 +14,52 @@ export class StoreOpenError extends Error {
   }
 }
 
+/** One SQL statement inside a unit of work: rows for a SELECT, TypeORM's result otherwise. */
+export type SqlQuery = (sql: string, params?: unknown[]) => Promise<unknown[]>;
+
+/** Whether the store answers: null when it does, else why not (the readiness probe asks). */
+export abstract class StoreHealth {
+  abstract check(): Promise<string | null>;
+}
+
+/** What this lib's repositories work with. Not exported from the lib's index: TypeORM stays inside libs/store. */
+export interface StoreInternals {
+  readonly source: DataSource;
+  readonly writes: WriteQueue;
+}
+
+const internals = new WeakMap<StoreDatabase, StoreInternals>();
+
+export function internalsOf(db: StoreDatabase): StoreInternals {
+  const found = internals.get(db);
+  if (!found) throw new Error('not an open StoreDatabase');
+  return found;
+}
+
 /**
  * The open database: the DataSource for reads, the queue every write goes
- * through, and a read-only connection for consistent reads of many rows.
+ * through, and a read-only connection for consistent reads of many rows. Other
+ * libs see only records (through the repositories), plain-SQL units of work and
+ * the health check; the DataSource and EntityManagers stay in this lib.
  */
-export class StoreDatabase {
-  readonly writes: WriteQueue;
-  constructor(
-    readonly dataSource: DataSource,
+export class StoreDatabase implements StoreHealth {
+  private readonly writes: WriteQueue;
+
+  private constructor(
+    private readonly source: DataSource,
     private readonly reader: SnapshotReader | null,
   ) {
-    this.writes = new WriteQueue(() => dataSource.createQueryRunner());
+    this.writes = new WriteQueue(() => source.createQueryRunner());
+    internals.set(this, { source, writes: this.writes });
+  }
+
+  /**
+   * Runs fn as one unit of work in the write queue: its statements commit
+   * together or not at all. For seeding tools (tests, bench); keyd's own writes
+   * go through the repositories.
+   */
+  transaction<T>(fn: (query: SqlQuery) => Promise<T>): Promise<T> {
+    return this.writes.run((m) => fn((sql, params) => m.query(sql, params) as Promise<unknown[]>));
   }
 
   /**
@@ -78,10 +113,10 @@ export class StoreDatabase {
 
   /** Null when a trivial query answers within a second, else why not. */
   async check(): Promise<string | null> {
-    if (!this.dataSource.isInitialized) return 'closed';
+    if (!this.source.isInitialized) return 'closed';
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('no answer within 1 s'), 1000)));
-    const probe = this.dataSource.query('SELECT 1').then(
+    const probe = this.source.query('SELECT 1').then(
       () => null,
       (e: unknown) => (e instanceof Error ? e.message : String(e)),
     );
@@ -95,6 +130,6 @@ export class StoreDatabase {
   async close(): Promise<void> {
     await this.writes.idle();
     await this.reader?.close();
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    if (this.source.isInitialized) await this.source.destroy();
   }
 }

@@ -6,7 +6,7 @@ import { KeyRepository } from './repositories/key.repository';
 import { NodeRecord, NodeRepository } from './repositories/node.repository';
 import { ReplicaRepository } from './repositories/replica.repository';
 import { UsageRepository } from './repositories/usage.repository';
-import { StoreDatabase } from './store.database';
+import { StoreDatabase, StoreHealth } from './store.database';
 
 export const CURRENT_NODE = Symbol('CURRENT_NODE');
 
@@ -24,6 +24,7 @@ class StoreCloser implements OnApplicationShutdown {
       inject: [KEYD_CONFIG],
       useFactory: (config: KeydConfig) => StoreDatabase.open(config.db.path),
     },
+    { provide: StoreHealth, useExisting: StoreDatabase },
     { provide: StoreCloser, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new StoreCloser(db) },
     { provide: KeyRepository, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new KeyRepository(db) },
     {
@@ -52,6 +53,7 @@ class StoreCloser implements OnApplicationShutdown {
   ],
   exports: [
     StoreDatabase,
+    StoreHealth,
     KeyRepository,
     UsageRepository,
     NodeRepository,

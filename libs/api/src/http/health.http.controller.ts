@@ -2,7 +2,7 @@ import { Controller, Get, Header, HttpCode, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Response } from 'express';
 import { Metrics, Readiness } from '@keyd/observability';
-import { StoreDatabase } from '@keyd/store';
+import { StoreHealth } from '@keyd/store';
 
 /** Unauthenticated probes for orchestrators and Prometheus. */
 @ApiExcludeController()
@@ -11,7 +11,7 @@ export class HealthHttpController {
   constructor(
     private readonly readiness: Readiness,
     private readonly metrics: Metrics,
-    private readonly db: StoreDatabase,
+    private readonly store: StoreHealth,
   ) {}
 
   /** Liveness: the process answers. */
@@ -24,7 +24,7 @@ export class HealthHttpController {
   /** Readiness: the startup pass ran, the store answers and the core is within its grace. */
   @Get('readyz')
   async readyz(@Res() res: Response) {
-    this.readiness.storeUsable(await this.db.check());
+    this.readiness.storeUsable(await this.store.check());
     const state = this.readiness.state();
     res
       .status(state.ready ? 200 : 503)

@@ -1,5 +1,5 @@
 import { CoreStateEntity } from '../entities';
-import { StoreDatabase } from '../store.database';
+import { internalsOf, StoreDatabase } from '../store.database';
 
 export interface ConfigFileState {
   writtenSeq: number | null;
@@ -12,12 +12,12 @@ export class CoreStateRepository {
   constructor(private readonly db: StoreDatabase) {}
 
   async configFile(): Promise<ConfigFileState> {
-    const row = await this.db.dataSource.getRepository(CoreStateEntity).findOneByOrFail({ id: 1 });
+    const row = await internalsOf(this.db).source.getRepository(CoreStateEntity).findOneByOrFail({ id: 1 });
     return { writtenSeq: row.configWrittenSeq, writtenAt: row.configWrittenAt, stamp: row.configFileStamp };
   }
 
   async recordConfigWrite(seq: number, at: Date, stamp: string | null = null): Promise<void> {
-    await this.db.writes.run((m) =>
+    await internalsOf(this.db).writes.run((m) =>
       m
         .getRepository(CoreStateEntity)
         .update({ id: 1 }, { configWrittenSeq: seq, configWrittenAt: at, configFileStamp: stamp }),

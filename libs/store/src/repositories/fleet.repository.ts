@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Key } from '@keyd/domain';
-import { StoreDatabase } from '../store.database';
+import { internalsOf, StoreDatabase } from '../store.database';
 import { KeyRow, rowToKey } from './key.rows';
 
 /** What a share link to a node needs beyond its host and port. */
@@ -88,7 +88,7 @@ export class FleetRepository {
   constructor(private readonly db: StoreDatabase) {}
 
   private async rows(sql: string, params: unknown[] = []): Promise<NodeRow[]> {
-    return (await this.db.dataSource.query(sql, params)) as NodeRow[];
+    return (await internalsOf(this.db).source.query(sql, params)) as NodeRow[];
   }
 
   async list(): Promise<FleetNodeRecord[]> {
@@ -113,7 +113,7 @@ export class FleetRepository {
 
   /** Inserts an agent node; null when the name is taken. */
   async create(node: NewFleetNode, token: string, now: Date): Promise<FleetNodeRecord | null> {
-    return this.db.writes.run(async (m) => {
+    return internalsOf(this.db).writes.run(async (m) => {
       const taken = (await m.query('SELECT 1 FROM nodes WHERE name = ?', [node.name])) as unknown[];
       if (taken.length) return null;
       const rows = (await m.query(
@@ -141,7 +141,7 @@ export class FleetRepository {
    * snapshot: its set of keys changed without their revisions moving.
    */
   async update(id: number, patch: FleetNodePatch, now: Date): Promise<FleetNodeRecord> {
-    return this.db.writes.run(async (m) => {
+    return internalsOf(this.db).writes.run(async (m) => {
       const [before] = (await m.query('SELECT * FROM nodes WHERE id = ?', [id])) as NodeRow[];
       const sets = ['updated_at = ?'];
       const params: unknown[] = [now.getTime()];
@@ -167,20 +167,20 @@ export class FleetRepository {
   }
 
   async setDraining(id: number, now: Date): Promise<void> {
-    await this.db.writes.run(async (m) => {
+    await internalsOf(this.db).writes.run(async (m) => {
       await m.query('UPDATE nodes SET draining = 1, updated_at = ? WHERE id = ?', [now.getTime(), id]);
     });
   }
 
   async remove(id: number): Promise<void> {
-    await this.db.writes.run(async (m) => {
+    await internalsOf(this.db).writes.run(async (m) => {
       await m.query(`DELETE FROM nodes WHERE id = ? AND kind = 'agent'`, [id]);
     });
   }
 
   /** Records an agent's acknowledgement; a lower revision than the stored one never lowers it. */
   async recordAck(id: number, rev: number, now: Date): Promise<void> {
-    await this.db.writes.run(async (m) => {
+    await internalsOf(this.db).writes.run(async (m) => {
       await m.query('UPDATE nodes SET acked_rev = MAX(acked_rev, ?), last_seen_at = ? WHERE id = ?', [
         rev,
         now.getTime(),
@@ -195,12 +195,12 @@ export class FleetRepository {
   }
 
   async maxRev(): Promise<number> {
-    return this.maxRevIn(this.db.dataSource);
+    return this.maxRevIn(internalsOf(this.db).source);
   }
 
   /** Changes to a group's keys after a revision, in revision order: what an agent at that revision lacks. */
   async changesSince(group: string, afterRev: number, limit: number): Promise<Key[]> {
-    const rows = (await this.db.dataSource.query(
+    const rows = (await internalsOf(this.db).source.query(
       'SELECT * FROM keys WHERE node_group = ? AND rev > ? ORDER BY rev LIMIT ?',
       [group, afterRev, limit],
     )) as KeyRow[];
@@ -208,15 +208,15 @@ export class FleetRepository {
   }
 
   async countChangesSince(group: string, afterRev: number): Promise<number> {
-    const rows = (await this.db.dataSource.query('SELECT COUNT(*) AS n FROM keys WHERE node_group = ? AND rev > ?', [
-      group,
-      afterRev,
-    ])) as { n: number }[];
+    const rows = (await internalsOf(this.db).source.query(
+      'SELECT COUNT(*) AS n FROM keys WHERE node_group = ? AND rev > ?',
+      [group, afterRev],
+    )) as { n: number }[];
     return Number(rows[0].n);
   }
 
   async countActive(group: string): Promise<number> {
-    const rows = (await this.db.dataSource.query(
+    const rows = (await internalsOf(this.db).source.query(
       `SELECT COUNT(*) AS n FROM keys WHERE node_group = ? AND status = 'ACTIVE'`,
       [group],
     )) as { n: number }[];
@@ -225,7 +225,7 @@ export class FleetRepository {
 
   /** A group's active keys and the revision they are current as of, read in the write queue so none lands between. */
   async snapshot(group: string): Promise<{ rev: number; keys: Key[] }> {
-    return this.db.writes.run(async (m) => {
+    return internalsOf(this.db).writes.run(async (m) => {
       const rows = (await m.query(`SELECT * FROM keys WHERE node_group = ? AND status = 'ACTIVE' ORDER BY id`, [
         group,
       ])) as KeyRow[];

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StoreDatabase } from '../store.database';
+import { internalsOf, StoreDatabase } from '../store.database';
 import { KeyRepository } from './key.repository';
 import { NodeRepository } from './node.repository';
 import { ActiveSnapshot } from './store.types';
@@ -54,14 +54,16 @@ describe('KeyRepository', () => {
     // Hold the queue so that the next jobs share one batch: the confirmations, and a job that fails.
     let release!: () => void;
     const started = new Promise<void>((onStart) => {
-      db.writes.run(() => new Promise<void>((r) => ((release = r), onStart()))).catch(() => undefined);
+      internalsOf(db)
+        .writes.run(() => new Promise<void>((r) => ((release = r), onStart())))
+        .catch(() => undefined);
     });
     await started;
     const applied = keys.markApplied([
       { id: alice.id, seq: alice.changeSeq },
       { id: bob.id, seq: bob.changeSeq },
     ]);
-    const failing = db.writes.run(() => Promise.reject(new Error('a constraint failed')));
+    const failing = internalsOf(db).writes.run(() => Promise.reject(new Error('a constraint failed')));
     release();
     await expect(failing).rejects.toThrow('a constraint failed');
     await applied;

@@ -1,7 +1,7 @@
 import { EntityManager, In, LessThanOrEqual, MoreThan, Raw } from 'typeorm';
 import { Key, KeyStatus } from '@keyd/domain';
 import { KeyEntity } from '../entities';
-import { StoreDatabase } from '../store.database';
+import { internalsOf, SqlQuery, StoreDatabase } from '../store.database';
 import { toKey } from './key.mapper';
 import { KeyRow, rowToKey } from './key.rows';
 import { importLookups } from './import.lookups';
@@ -32,7 +32,7 @@ export class KeyRepository {
   constructor(private readonly db: StoreDatabase) {}
 
   private get keys() {
-    return this.db.dataSource.getRepository(KeyEntity);
+    return internalsOf(this.db).source.getRepository(KeyEntity);
   }
 
   /** Runs fn in one transaction; its writes commit together or not at all. */
@@ -41,7 +41,7 @@ export class KeyRepository {
   }
 
   /** For repositories of this store that need raw SQL next to the key writes, in the same transaction. */
-  async writeWith<T>(fn: (tx: KeyWriter, m: EntityManager) => Promise<T>): Promise<T> {
+  async writeWith<T>(fn: (tx: KeyWriter, query: SqlQuery) => Promise<T>): Promise<T> {
     if (this.lastSeq < 0) {
       // rev takes its values from the same counter as change_seq, and is never below it.
       const row = await this.keys
@@ -50,7 +50,9 @@ export class KeyRepository {
         .getRawOne<{ seq: number | null }>();
       this.lastSeq = Math.max(this.lastSeq, Number(row?.seq ?? 0));
     }
-    return this.db.writes.run((m) => fn(this.writer(m), m));
+    return internalsOf(this.db).writes.run((m) =>
+      fn(this.writer(m), (sql, params) => m.query(sql, params) as Promise<unknown[]>),
+    );
   }
 
   /**
@@ -175,13 +177,13 @@ export class KeyRepository {
 
   /** The import's reads outside a transaction, for a dry run. */
   lookups(): ImportLookups {
-    return importLookups((sql, params) => this.db.dataSource.query(sql, params));
+    return importLookups((sql, params) => internalsOf(this.db).source.query(sql, params));
   }
 
   /** Keys among these whose change sequence moved past the one pushed: they changed meanwhile. */
   async changedSincePush(pushed: { id: number; seq: number }[]): Promise<Key[]> {
     if (!pushed.length) return [];
-    const rows = (await this.db.dataSource.query(
+    const rows = (await internalsOf(this.db).source.query(
       `SELECT k.* FROM json_each(?) AS p JOIN keys AS k ON k.id = p.value ->> 0 WHERE k.change_seq > p.value ->> 1`,
       [JSON.stringify(pushed.map((p) => [p.id, p.seq]))],
     )) as KeyRow[];
@@ -189,7 +191,7 @@ export class KeyRepository {
   }
 
   async isEmpty(): Promise<boolean> {
-    const rows = (await this.db.dataSource.query('SELECT 1 FROM keys LIMIT 1')) as unknown[];
+    const rows = (await internalsOf(this.db).source.query('SELECT 1 FROM keys LIMIT 1')) as unknown[];
     return rows.length === 0;
   }
 
@@ -197,7 +199,7 @@ export class KeyRepository {
   async knownUuids(uuids: string[]): Promise<Set<string>> {
     const known = new Set<string>();
     for (let i = 0; i < uuids.length; i += EMAIL_BATCH) {
-      const rows = (await this.db.dataSource.query(
+      const rows = (await internalsOf(this.db).source.query(
         'SELECT uuid FROM keys WHERE uuid IN (SELECT value FROM json_each(?))',
         [JSON.stringify(uuids.slice(i, i + EMAIL_BATCH))],
       )) as { uuid: string }[];
@@ -245,7 +247,7 @@ export class KeyRepository {
     // Confirmations that arrive while the queue is busy ride in one statement, taken when the job first
     // starts. The job keeps what it took: when another job of its batch fails, the batch runs again.
     let taken: [number, number][] | undefined;
-    this.appliedJob ??= this.db.writes.run(async (m) => {
+    this.appliedJob ??= internalsOf(this.db).writes.run(async (m) => {
       if (!taken) {
         this.appliedJob = undefined;
         taken = [...this.appliedBuffer];
@@ -269,7 +271,7 @@ export class KeyRepository {
   async pruneRequests(before: Date, batch = 5000): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.db.writes.run(async (m) => {
+      const n = await internalsOf(this.db).writes.run(async (m) => {
         const rows = (await m.query(
           // Lower case for the same reason as the insert: the rows come back from RETURNING.
           `delete FROM grant_requests WHERE rowid IN
@@ -406,7 +408,7 @@ export class KeyRepository {
   }
 
   async maxChangeSeq(): Promise<number> {
-    const row = (await this.db.dataSource.query('SELECT COALESCE(MAX(change_seq), 0) AS seq FROM keys')) as {
+    const row = (await internalsOf(this.db).source.query('SELECT COALESCE(MAX(change_seq), 0) AS seq FROM keys')) as {
       seq: number;
     }[];
     return Number(row[0].seq);
@@ -420,7 +422,7 @@ export class KeyRepository {
   async findByEmails(emails: string[]): Promise<Key[]> {
     const out: Key[] = [];
     for (let i = 0; i < emails.length; i += EMAIL_BATCH) {
-      const rows = (await this.db.dataSource.query(
+      const rows = (await internalsOf(this.db).source.query(
         'SELECT k.* FROM json_each(?) AS e JOIN keys AS k ON k.email = e.value',
         [JSON.stringify(emails.slice(i, i + EMAIL_BATCH))],
       )) as KeyRow[];

@@ -1,5 +1,5 @@
 import { NodeEntity } from '../entities';
-import { StoreDatabase } from '../store.database';
+import { internalsOf, StoreDatabase } from '../store.database';
 
 export interface NodeRecord {
   id: number;
@@ -13,7 +13,7 @@ export class NodeRepository {
 
   /** Creates or updates the node described by configuration and returns it. */
   async seed(node: Omit<NodeRecord, 'id'>, now: Date): Promise<NodeRecord> {
-    return this.db.writes.run(async (m) => {
+    return internalsOf(this.db).writes.run(async (m) => {
       const repo = m.getRepository(NodeEntity);
       const existing = await repo.findOneBy({ name: node.name });
       const saved = await repo.save(

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Key } from '@keyd/domain';
-import { StoreDatabase } from '../store.database';
+import { internalsOf, StoreDatabase } from '../store.database';
 import { KeyRepository } from './key.repository';
 import { NodeRepository } from './node.repository';
 import { PollCommit, USAGE_BATCH, UsageRepository } from './usage.repository';
@@ -119,7 +119,7 @@ describe('UsageRepository', () => {
     const a = await issue('alice', 4000);
     await poll({ 'alice.mail': [100, 100] });
     // The suspension step fails after the usage update has run inside the transaction.
-    await db.dataSource.query(
+    await internalsOf(db).source.query(
       `CREATE TEMP TRIGGER fail_suspend BEFORE UPDATE OF status ON keys BEGIN SELECT RAISE(ABORT, 'disk full'); END`,
     );
     await expect(poll({ 'alice.mail': [1000, 3000] })).rejects.toThrow(/disk full/);
@@ -128,7 +128,7 @@ describe('UsageRepository', () => {
     expect(await baselines(['alice.mail'])).toEqual([
       { keyId: a.id, email: 'alice.mail', rawUplink: 100, rawDownlink: 100 },
     ]);
-    await db.dataSource.query(`DROP TRIGGER fail_suspend`);
+    await internalsOf(db).source.query(`DROP TRIGGER fail_suspend`);
     await poll({ 'alice.mail': [1000, 3000] });
     const k = (await keys.getById(a.id))!;
     expect([k.usage.uplinkBytes, k.usage.downlinkBytes, k.status]).toEqual([1000, 3000, 'SUSPENDED']);
@@ -200,17 +200,17 @@ describe('UsageRepository', () => {
     await poll(readings(100));
     const lastId = (await keys.findCurrentByOwner(owners[n - 1]))!.id;
     // The core restarted and its counters start again; the second batch of this poll fails.
-    await db.dataSource.query(
+    await internalsOf(db).source.query(
       `CREATE TEMP TRIGGER fail_batch BEFORE UPDATE OF used_uplink ON keys WHEN NEW.id = ${lastId}
        BEGIN SELECT RAISE(ABORT, 'disk full'); END`,
     );
     const stats = { uptimeSeconds: 5, bootAt: new Date(NOW.getTime() - 5000), polledAt: NOW };
     await expect(poll(readings(30), { resetBaselines: true, stats })).rejects.toThrow(/disk full/);
-    await db.dataSource.query(`DROP TRIGGER fail_batch`);
+    await internalsOf(db).source.query(`DROP TRIGGER fail_batch`);
     // The first batch recorded the new core's clock: the retry is not a restart, and the unbatched keys count from zero.
     expect(await usage.statsClock()).toEqual(stats);
     await poll(readings(40));
-    const totals = await db.dataSource.query(`SELECT used_uplink AS up, used_downlink AS down FROM keys`);
+    const totals = await internalsOf(db).source.query(`SELECT used_uplink AS up, used_downlink AS down FROM keys`);
     expect(totals).toHaveLength(n);
     expect(totals.every((t: { up: number; down: number }) => t.up === 140 && t.down === 280)).toBe(true);
   });

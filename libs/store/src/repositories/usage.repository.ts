@@ -1,6 +1,5 @@
-import { EntityManager } from 'typeorm';
 import { CoreStateEntity } from '../entities';
-import { StoreDatabase } from '../store.database';
+import { internalsOf, SqlQuery, StoreDatabase } from '../store.database';
 import { KeyRepository } from './key.repository';
 import { KeyWriter } from './store.types';
 
@@ -81,7 +80,7 @@ export class UsageRepository {
   ) {}
 
   async statsClock(): Promise<StatsClock | null> {
-    const row = await this.db.dataSource.getRepository(CoreStateEntity).findOneByOrFail({ id: 1 });
+    const row = await internalsOf(this.db).source.getRepository(CoreStateEntity).findOneByOrFail({ id: 1 });
     if (row.statsUptime == null || !row.statsBootAt || !row.statsPolledAt) return null;
     return { uptimeSeconds: row.statsUptime, bootAt: row.statsBootAt, polledAt: row.statsPolledAt };
   }
@@ -98,7 +97,7 @@ export class UsageRepository {
    */
   async countedBaselines(leftSince: Date, afterId = 0, limit = -1): Promise<UsageBaseline[]> {
     const columns = 'id AS keyId, email, raw_uplink AS rawUplink, raw_downlink AS rawDownlink';
-    return (await this.db.dataSource.query(
+    return (await internalsOf(this.db).source.query(
       `SELECT ${columns} FROM keys WHERE status IN ('ACTIVE', 'SUSPENDED') AND id > ?2
        UNION ALL
        SELECT ${columns} FROM keys INDEXED BY ix_keys_left_core
@@ -116,12 +115,12 @@ export class UsageRepository {
     for (const [i, batch] of batches.entries()) {
       const first = i === 0;
       const last = i === batches.length - 1;
-      outcome = await this.keys.writeWith(async (tx, m) => {
-        const periods = first ? await this.resetPeriods(tx, m, c) : null;
-        if (first) await this.recordClock(m, c);
-        await this.addUsage(m, batch, c.now);
+      outcome = await this.keys.writeWith(async (tx, sql) => {
+        const periods = first ? await this.resetPeriods(tx, sql, c) : null;
+        if (first) await this.recordClock(sql, c);
+        await this.addUsage(sql, batch, c.now);
         return {
-          suspended: last ? await this.suspendOverLimit(tx, m, c.now) : [],
+          suspended: last ? await this.suspendOverLimit(tx, sql, c.now) : [],
           reactivated: periods ? periods.reactivated : outcome.reactivated,
           periodResets: periods ? periods.reset : outcome.periodResets,
         };
@@ -130,25 +129,24 @@ export class UsageRepository {
     return outcome;
   }
 
-  private async recordClock(m: EntityManager, c: PollCommit): Promise<void> {
+  private async recordClock(sql: SqlQuery, c: PollCommit): Promise<void> {
     if (c.resetBaselines) {
-      await m.query(
+      await sql(
         `UPDATE keys SET raw_uplink = NULL, raw_downlink = NULL
          WHERE raw_uplink IS NOT NULL OR raw_downlink IS NOT NULL`,
       );
     }
     if (c.stats) {
-      await m
-        .getRepository(CoreStateEntity)
-        .update(
-          { id: 1 },
-          { statsUptime: c.stats.uptimeSeconds, statsBootAt: c.stats.bootAt, statsPolledAt: c.stats.polledAt },
-        );
+      await sql('UPDATE core_state SET stats_uptime = ?, stats_boot_at = ?, stats_polled_at = ? WHERE id = 1', [
+        c.stats.uptimeSeconds,
+        c.stats.bootAt.getTime(),
+        c.stats.polledAt.getTime(),
+      ]);
     }
   }
 
-  private async suspendOverLimit(tx: KeyWriter, m: EntityManager, now: Date): Promise<KeyRef[]> {
-    const over = (await m.query(
+  private async suspendOverLimit(tx: KeyWriter, sql: SqlQuery, now: Date): Promise<KeyRef[]> {
+    const over = (await sql(
       `SELECT id, owner_id AS ownerId FROM keys
        WHERE status = 'ACTIVE' AND data_limit_bytes > 0 AND used_uplink + used_downlink >= data_limit_bytes`,
     )) as KeyRef[];
@@ -157,10 +155,10 @@ export class UsageRepository {
   }
 
   /** Zeroes usage of keys whose period ended; those suspended for data and not past their end come back. */
-  private async resetPeriods(tx: KeyWriter, m: EntityManager, c: PollCommit) {
+  private async resetPeriods(tx: KeyWriter, sql: SqlQuery, c: PollCommit) {
     const { day, week, month } = c.periods;
     const bounds = [day.getTime(), week.getTime(), month.getTime()];
-    const due = (await m.query(
+    const due = (await sql(
       `SELECT id, owner_id AS ownerId, status, subscription_end AS subscriptionEnd FROM keys
        WHERE (limit_reset = 'day' AND usage_period_start < ?1)
           OR (limit_reset = 'week' AND usage_period_start < ?2)
@@ -168,7 +166,7 @@ export class UsageRepository {
       bounds,
     )) as (KeyRef & { status: string; subscriptionEnd: number })[];
     if (!due.length) return { reset: 0, reactivated: [] };
-    await m.query(
+    await sql(
       `UPDATE keys SET used_uplink = 0, used_downlink = 0,
          usage_period_start = CASE limit_reset WHEN 'day' THEN ?1 WHEN 'week' THEN ?2 ELSE ?3 END
        WHERE id IN (SELECT value FROM json_each(?4))`,
@@ -179,10 +177,10 @@ export class UsageRepository {
     return { reset: due.length, reactivated: reactivated.map(({ id, ownerId }) => ({ id, ownerId })) };
   }
 
-  private async addUsage(m: EntityManager, deltas: UsageDelta[], now: Date): Promise<void> {
+  private async addUsage(sql: SqlQuery, deltas: UsageDelta[], now: Date): Promise<void> {
     if (!deltas.length) return;
     const rows = deltas.map((d) => [d.keyId, d.uplink, d.downlink, d.rawUplink, d.rawDownlink]);
-    await m.query(
+    await sql(
       `UPDATE keys SET
          used_uplink = used_uplink + d.up,
          used_downlink = used_downlink + d.down,
