@@ -30,8 +30,8 @@ export class ReplicaRepository {
   constructor(private readonly keys: KeyRepository) {}
 
   async revision(): Promise<number> {
-    return this.keys.writeWith(async (_tx, m) => {
-      const rows = (await m.query('SELECT revision FROM agent_state WHERE id = 1')) as { revision: number }[];
+    return this.keys.writeWith(async (_tx, sql) => {
+      const rows = (await sql('SELECT revision FROM agent_state WHERE id = 1')) as { revision: number }[];
       return rows.length ? Number(rows[0].revision) : 0;
     });
   }
@@ -48,13 +48,13 @@ export class ReplicaRepository {
     snapshot: boolean,
     now: Date,
   ): Promise<Key[]> {
-    return this.keys.writeWith(async (tx, m) => {
+    return this.keys.writeWith(async (tx, sql) => {
       const existing = new Map((await tx.findByUuids(batch.map((k) => k.uuid))).map((k) => [k.uuid, k]));
       const changed: Key[] = [];
       // Removals first: an owner's old key leaves before its replacement arrives (one live key per owner).
       if (snapshot) {
         const wanted = JSON.stringify(batch.map((k) => k.uuid));
-        const gone = (await m.query(
+        const gone = (await sql(
           `SELECT * FROM keys WHERE status IN ('ACTIVE', 'SUSPENDED') AND uuid NOT IN (SELECT value FROM json_each(?))`,
           [wanted],
         )) as KeyRow[];
@@ -90,7 +90,7 @@ export class ReplicaRepository {
         }
       }
       changed.push(...(await tx.insertMany(fresh, now)));
-      await m.query(
+      await sql(
         'INSERT INTO agent_state (id, revision) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET revision = excluded.revision',
         [revision],
       );
@@ -105,8 +105,8 @@ export class ReplicaRepository {
 
   /** Every key that is live locally, for draining a deleted node. */
   async live(): Promise<Key[]> {
-    return this.keys.writeWith(async (_tx, m) => {
-      const rows = (await m.query(`SELECT * FROM keys WHERE status IN ('ACTIVE', 'SUSPENDED')`)) as KeyRow[];
+    return this.keys.writeWith(async (_tx, sql) => {
+      const rows = (await sql(`SELECT * FROM keys WHERE status IN ('ACTIVE', 'SUSPENDED')`)) as KeyRow[];
       return rows.map(rowToKey);
     });
   }
