@@ -391,20 +391,24 @@ export class KeyRepository {
 
   /** The active key the core confirmed most recently: the one most likely lost if the core lost state. */
   async newestApplied(): Promise<Key | null> {
-    const e = await this.keys.findOne({
-      where: { status: 'ACTIVE', appliedSeq: Raw((alias) => `${alias} >= change_seq`) },
-      order: { changeSeq: 'DESC' },
-    });
-    return e ? toKey(e) : null;
+    return this.newestActive('applied_seq >= change_seq', []);
   }
 
   /** The newest active key that a config file written at seq holds. */
   async newestActiveAtOrBefore(seq: number): Promise<Key | null> {
-    const e = await this.keys.findOne({
-      where: { status: 'ACTIVE', changeSeq: LessThanOrEqual(seq) },
-      order: { changeSeq: 'DESC' },
-    });
-    return e ? toKey(e) : null;
+    return this.newestActive('change_seq <= ?', [seq]);
+  }
+
+  /**
+   * Walks the keys from the newest change back: `+status` keeps SQLite off the
+   * status index, which would sort every active key to find the first one.
+   */
+  private async newestActive(condition: string, params: unknown[]): Promise<Key | null> {
+    const rows = (await this.db.dataSource.query(
+      `SELECT * FROM keys WHERE +status = 'ACTIVE' AND ${condition} ORDER BY change_seq DESC LIMIT 1`,
+      params,
+    )) as KeyRow[];
+    return rows.length ? rowToKey(rows[0]) : null;
   }
 
   async maxChangeSeq(): Promise<number> {
