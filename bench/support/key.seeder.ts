@@ -22,7 +22,7 @@ export interface SeededDb {
   seedSeconds: number;
 }
 
-/** 500 rows x 12 columns stays far below SQLite's limit of bound parameters per statement. */
+/** 500 rows x 13 columns stays far below SQLite's limit of bound parameters per statement. */
 const INSERT_ROWS = 500;
 const INSERTS_PER_TRANSACTION = 20;
 /** Far enough out that no seeded key expires while a bench runs. */
@@ -41,6 +41,7 @@ const COLUMNS = [
   'status',
   'subscription_end',
   'change_seq',
+  'rev',
   'applied_seq',
   'created_at',
   'updated_at',
@@ -141,6 +142,7 @@ async function insertKeys(db: StoreDatabase, nodeId: number, from: number, count
           '',
           'ACTIVE',
           end,
+          r.changeSeq,
           r.changeSeq,
           r.changeSeq,
           now,
