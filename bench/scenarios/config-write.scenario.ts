@@ -22,7 +22,7 @@ export interface WriteFigures {
   checkedWriteMs: number;
   /** A flush that finds the file it left current: what every periodic pass costs with nothing to change. */
   unchangedMs: number;
-  /** Reading every page of the active keys from the read-only connection, outside the write queue. */
+  /** Reading and printing every page of the active keys on the read-only connection, outside the write queue. */
   snapshotMs: number;
   /** The same bytes written once with fsync, nothing else: the floor of a write. */
   bareMs: number;
@@ -163,7 +163,8 @@ async function flushOrThrow(writer: ConfigFileWriter): Promise<void> {
 }
 
 async function drain(snapshot: ActiveSnapshot): Promise<void> {
-  for await (const page of snapshot.pages()) if (!page.length) throw new Error('an empty page');
+  for await (const page of snapshot.printed({ indent: '        ', level: 0 }))
+    if (!page.count) throw new Error('an empty page');
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {

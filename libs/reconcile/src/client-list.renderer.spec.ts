@@ -1,11 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ActiveClient } from '@keyd/store';
+import { ClientFormat, KeyRepository, NodeRepository, PrintedClients, StoreDatabase } from '@keyd/store';
 import { digestOf, renderConfig } from './client-list.renderer';
 import { ForeignFilter, readConfigLayout } from './config-layout.reader';
 
 const TAG = 'vless-in';
+const NOW = new Date('2030-01-01T00:00:00Z');
+
+interface ActiveClient {
+  uuid: string;
+  email: string;
+  flow: string;
+}
 const LEVEL = 0;
 
 /** UUIDs of keys keyd holds in some status other than active: never foreign, never written. */
@@ -49,10 +56,6 @@ const keysOf = (n: number): ActiveClient[] =>
     flow: i % 2 ? 'xtls-rprx-vision' : '',
   }));
 
-async function* paged(keys: ActiveClient[], size: number): AsyncGenerator<ActiveClient[]> {
-  for (let i = 0; i < keys.length; i += size) yield keys.slice(i, i + size);
-}
-
 async function text(chunks: AsyncIterable<string>): Promise<string> {
   let out = '';
   for await (const c of chunks) out += c;
@@ -92,10 +95,68 @@ const operatorFiles: Record<string, unknown> = {
   'an empty list and escaped keys': { 'odd \u00e9 "key"': 1, inbounds: [{ tag: TAG, settings: { clients: [] } }] },
 };
 
+/** The store prints the pages the renderer joins, so the keys live in a real database here. */
 describe('renderConfig', () => {
   let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'keyd-render-'))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  let db: StoreDatabase;
+  let repo: KeyRepository;
+  let nodeId: number;
+  const ids = new Map<string, number>();
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'keyd-render-'));
+    db = await StoreDatabase.open(join(dir, 'keyd.sqlite'));
+    repo = new KeyRepository(db);
+    nodeId = (await new NodeRepository(db).seed({ name: 'n', apiAddr: '127.0.0.1:1', flavor: 'v2ray' }, NOW)).id;
+    ids.clear();
+  });
+  afterEach(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Makes exactly these keys the active ones, in this order; the others are revoked. */
+  const activate = (keys: ActiveClient[]) =>
+    repo.write(async (tx) => {
+      const wanted = new Set(keys.map((k) => k.uuid));
+      for (const [uuid, id] of ids)
+        if (!wanted.has(uuid)) {
+          await tx.setStatus(id, 'REVOKED', NOW);
+          ids.delete(uuid);
+        }
+      for (const k of keys) {
+        if (ids.has(k.uuid)) continue;
+        const key = await tx.insertKey(
+          {
+            ownerId: k.uuid,
+            uuid: k.uuid,
+            email: k.email,
+            nodeId,
+            inboundTag: TAG,
+            flow: k.flow,
+            subscriptionEnd: new Date(NOW.getTime() + 86_400_000),
+            dataLimitBytes: 0,
+            limitReset: 'none',
+            deviceLimit: 0,
+            subscriptionToken: null,
+          },
+          NOW,
+        );
+        ids.set(k.uuid, key.id);
+      }
+    });
+
+  /** The store's snapshot of these keys, printed size keys a page. */
+  const paged = (keys: ActiveClient[], size: number) => ({
+    async *printed(format: ClientFormat): AsyncGenerator<PrintedClients> {
+      await activate(keys);
+      yield* await repo.readActive(async (s) => {
+        const out: PrintedClients[] = [];
+        for await (const page of s.printed(format, size)) out.push(page);
+        return out;
+      });
+    },
+  });
 
   const fileWith = (content: string) => {
     const path = join(dir, 'config.json');

@@ -1,34 +1,23 @@
 import { createHash } from 'node:crypto';
-import { ActiveClient } from '@keyd/store';
+import { ActiveSnapshot } from '@keyd/store';
 import { ConfigLayout } from './config-layout.reader';
 
 /**
  * Prints the config file a page of keys at a time, byte for byte as
  * JSON.stringify(file, null, 2) would print it with the keys in the list, but
- * without ever holding more than one page of them.
+ * without ever holding more than one page of them: the store prints each page.
  */
 export async function* renderConfig(
   layout: ConfigLayout,
-  pages: AsyncIterable<ActiveClient[]>,
+  snapshot: Pick<ActiveSnapshot, 'printed'>,
   level: number,
   counted: { clients: number } = { clients: 0 },
 ): AsyncGenerator<string> {
-  const inner = `${layout.indent}  `;
-  const levelLine = `${inner}"level": ${JSON.stringify(level)}\n`;
   let first = true;
-  for await (const page of pages) {
-    if (!page.length) continue;
-    let out = first ? `${layout.prefix}[\n` : ',\n';
-    for (let i = 0; i < page.length; i++) {
-      const k = page[i];
-      if (i) out += ',\n';
-      out +=
-        `${layout.indent}{\n${inner}"id": ${JSON.stringify(k.uuid)},\n${inner}"email": ${JSON.stringify(k.email)},\n` +
-        `${inner}"flow": ${JSON.stringify(k.flow)},\n${levelLine}${layout.indent}}`;
-    }
-    counted.clients += page.length;
+  for await (const page of snapshot.printed({ indent: layout.indent, level })) {
+    counted.clients += page.count;
+    yield `${first ? `${layout.prefix}[\n` : ',\n'}${page.text}`;
     first = false;
-    yield out;
   }
   if (layout.foreign.length) {
     const items = layout.foreign.map(

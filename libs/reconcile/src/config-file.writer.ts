@@ -128,11 +128,11 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
       const read = ours?.layout ?? (await readConfigLayout(path, this.config.core.inboundTag, this.foreignFilter));
       const layout = { ...read, foreign: await this.stillForeign(read.foreign) };
       // Any other file may already say what it would be rewritten to, as after a restart on an edited file.
-      if (!ours && (await digestOf(renderConfig(layout, snapshot.pages(), level))) === layout.digest)
+      if (!ours && (await digestOf(renderConfig(layout, snapshot, level))) === layout.digest)
         return { seq: snapshot.seq, temp: null, layout };
       return {
         seq: snapshot.seq,
-        temp: await writeTemp(path, renderConfig(layout, snapshot.pages(), level, counted)),
+        temp: await writeTemp(path, renderConfig(layout, snapshot, level, counted)),
         layout,
       };
     });

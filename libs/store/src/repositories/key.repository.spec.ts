@@ -74,11 +74,15 @@ describe('KeyRepository', () => {
   });
 
   describe('readActive', () => {
-    const emails = async (snapshot: ActiveSnapshot, size?: number) => {
-      const out: string[] = [];
-      for await (const page of snapshot.pages(size)) out.push(...page.map((k) => k.email));
-      return out;
+    const FORMAT = { indent: '  ', level: 0 };
+    const clientsIn = async (snapshot: ActiveSnapshot, size?: number) => {
+      const pages: { email: string }[][] = [];
+      for await (const page of snapshot.printed(FORMAT, size))
+        pages.push(JSON.parse(`[${page.text}]`) as { email: string }[]);
+      return pages;
     };
+    const emails = async (snapshot: ActiveSnapshot, size?: number) =>
+      (await clientsIn(snapshot, size)).flat().map((c) => c.email);
 
     it('reads one consistent view outside the write queue: writes commit during it and stay out of it', async () => {
       await issue('alice', 1);
@@ -99,15 +103,18 @@ describe('KeyRepository', () => {
       expect(after.seq).toBeGreaterThan(seqBefore);
     });
 
-    it('pages through every active key in id order and only what the config file needs', async () => {
+    it('pages through every active key in id order, printed as the config file holds them', async () => {
       for (let i = 1; i <= 7; i++) await issue(`owner${i}`, i);
       const pages = await keys.readActive(async (s) => {
-        const out: unknown[][] = [];
-        for await (const page of s.pages(3)) out.push(page.map(({ uuid, email, flow }) => ({ uuid, email, flow })));
+        const out: { text: string; count: number }[] = [];
+        for await (const page of s.printed({ indent: '    ', level: 3 }, 3)) out.push(page);
         return out;
       });
-      expect(pages.map((p) => p.length)).toEqual([3, 3, 1]);
-      expect(pages.flat()[6]).toEqual({ uuid: '00000000-0000-4000-8000-000000000007', email: 'owner7.mail', flow: '' });
+      expect(pages.map((p) => p.count)).toEqual([3, 3, 1]);
+      const uuid = '00000000-0000-4000-8000-000000000007';
+      expect(pages[2].text).toBe(
+        `    {\n      "id": "${uuid}",\n      "email": "owner7.mail",\n      "flow": "",\n      "level": 3\n    }`,
+      );
     });
   });
 });

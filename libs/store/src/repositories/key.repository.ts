@@ -6,14 +6,15 @@ import { toKey } from './key.mapper';
 import { KeyRow, rowToKey } from './key.rows';
 import { importLookups } from './import.lookups';
 import {
-  ActiveClient,
   ActiveSnapshot,
+  ClientFormat,
   GrantRequestRecord,
   ImportLookups,
   ImportedKey,
   KeyListQuery,
   KeyPatch,
   KeyWriter,
+  PrintedClients,
 } from './store.types';
 
 const LIVE = In(['ACTIVE', 'SUSPENDED']);
@@ -359,18 +360,24 @@ export class KeyRepository {
   readActive<T>(fn: (snapshot: ActiveSnapshot) => Promise<T>): Promise<T> {
     return this.db.consistentRead(async (query) => {
       const row = (await query('SELECT COALESCE(MAX(change_seq), 0) AS seq FROM keys', [])) as { seq: number }[];
-      async function* pages(size = ACTIVE_PAGE): AsyncGenerator<ActiveClient[]> {
+      // SQLite prints the page itself, off the main thread: json_quote escapes exactly as JSON.stringify does.
+      async function* printed(format: ClientFormat, size = ACTIVE_PAGE): AsyncGenerator<PrintedClients> {
+        const nl = `' || char(10) || '`;
         for (let after = 0; ;) {
-          const page = (await query(
-            `SELECT id, uuid, email, flow FROM keys WHERE status = 'ACTIVE' AND id > ? ORDER BY id LIMIT ?`,
-            [after, size],
-          )) as (ActiveClient & { id: number })[];
-          if (!page.length) return;
-          after = page[page.length - 1].id;
-          yield page;
+          const [page] = (await query(
+            `SELECT MAX(id) AS last, COUNT(*) AS count, group_concat(client, ',' || char(10) ORDER BY id) AS text
+             FROM (SELECT id, ?2 || '{${nl}' || ?3 || '"id": ' || json_quote(uuid) || ',${nl}' ||
+                 ?3 || '"email": ' || json_quote(email) || ',${nl}' || ?3 || '"flow": ' || json_quote(flow) ||
+                 ',${nl}' || ?3 || '"level": ' || ?4 || '${nl}' || ?2 || '}' AS client
+               FROM keys WHERE status = 'ACTIVE' AND id > ?1 ORDER BY id LIMIT ?5)`,
+            [after, format.indent, `${format.indent}  `, JSON.stringify(format.level), size],
+          )) as { last: number | null; count: number; text: string | null }[];
+          if (!page?.last || !page.text) return;
+          after = page.last;
+          yield { text: page.text, count: Number(page.count) };
         }
       }
-      return fn({ seq: Number(row[0].seq), pages });
+      return fn({ seq: Number(row[0].seq), printed });
     });
   }
 

@@ -77,16 +77,24 @@ export interface KeyWriter extends ImportLookups {
   insertMany(keys: ImportedKey[], now: Date): Promise<Key[]>;
 }
 
-/** What the core's config file holds of an active key. */
-export interface ActiveClient {
-  uuid: string;
-  email: string;
-  flow: string;
+/** How the core's config file prints a client: its indentation, and the level every client gets. */
+export interface ClientFormat {
+  indent: string;
+  level: number;
+}
+
+/**
+ * A page of active keys as the config file's clients, each printed as
+ * JSON.stringify(client, null, 2) would at format.indent, joined by ",\n".
+ */
+export interface PrintedClients {
+  text: string;
+  count: number;
 }
 
 export interface ActiveSnapshot {
   /** The change sequence the pages are current as of. */
   seq: number;
   /** The active keys in id order, a page at a time. */
-  pages(size?: number): AsyncIterable<ActiveClient[]>;
+  printed(format: ClientFormat, size?: number): AsyncIterable<PrintedClients>;
 }
