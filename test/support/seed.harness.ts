@@ -10,7 +10,8 @@ export interface SeededOwner {
 
 /**
  * A fresh database holding `count` active keys that the core is recorded as
- * holding (applied_seq = change_seq), as keyd would leave them. Rows go in
+ * holding (applied_seq = change_seq), as keyd would leave them, rev included:
+ * keyd takes its next change sequence from the highest rev. Rows go in
  * through one JSON parameter per chunk: thousands of keys in a second, where
  * granting them through the API would take a minute. The schema is keyd's own
  * (StoreDatabase.open runs the migrations); the node is keyd's default one.
@@ -35,8 +36,9 @@ export async function seedActiveKeys(dbPath: string, count: number, prefix = 'se
       await db.transaction((query) =>
         query(
           `INSERT INTO keys (owner_id, uuid, email, node_id, inbound_tag, flow, status, subscription_end, change_seq,
-             applied_seq, created_at, updated_at)
-           SELECT value ->> 0, value ->> 1, value ->> 2, ?1, 'vless-in', '', 'ACTIVE', ?2, value ->> 3, value ->> 3, ?3, ?3
+             rev, applied_seq, created_at, updated_at)
+           SELECT value ->> 0, value ->> 1, value ->> 2, ?1, 'vless-in', '', 'ACTIVE', ?2, value ->> 3, value ->> 3,
+             value ->> 3, ?3, ?3
            FROM json_each(?4)`,
           [nodeId, end, now, JSON.stringify(rows)],
         ),
