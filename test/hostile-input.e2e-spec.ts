@@ -1,11 +1,20 @@
 import { randomBytes } from 'crypto';
 import * as http from 'http';
-import { captureClientHello, dribble, RawAnswer, sendRaw, statusOf } from './support/raw-socket.harness';
+import {
+  captureClientHello,
+  dribble,
+  openRaw,
+  RawAnswer,
+  RawConnection,
+  sendRaw,
+  statusOf,
+} from './support/raw-socket.harness';
 import { startStack, Stack } from './support/stack.harness';
 
 const ADMIN_TOKEN = 'admin-token-for-the-hostile-suite-0123';
 const DAY = 86_400;
 const TOKEN_PATH = `/sub/${'A'.repeat(32)}`;
+const GRPC_MAX_CONNECTIONS = 8;
 /** The trusted reverse proxy of the X-Forwarded-For cases. */
 const PROXY = '127.0.0.5';
 
@@ -123,6 +132,7 @@ describe('hostile bytes on every listener', () => {
         // Small enough that 300 connections from one address would fill it without the per-client cap.
         KEYD_SUB_MAX_CONNECTIONS: '200',
         KEYD_SUB_MAX_CONNECTIONS_PER_CLIENT: '16',
+        KEYD_GRPC_MAX_CONNECTIONS: String(GRPC_MAX_CONNECTIONS),
       },
     });
     const at = (u: string) => ({ host: new URL(u).hostname, port: Number(new URL(u).port) });
@@ -204,6 +214,45 @@ describe('hostile bytes on every listener', () => {
     } finally {
       slow.stop();
     }
+  });
+
+  describe('the gRPC listener against slow and many clients', () => {
+    const grpcAt = () => {
+      const url = new URL(`http://${s.keyd.grpcAddr}`);
+      return { host: url.hostname, port: Number(url.port) };
+    };
+
+    it('cuts a client that dribbles an HTTP/2 request, well within 30 s of connecting', async () => {
+      const { host, port } = grpcAt();
+      // The preface, then a HEADERS frame announcing 4000 bytes of header block that arrive one a second.
+      const head = Buffer.concat([H2_PREFACE, Buffer.from([0, 0x0f, 0xa0, 1, 4, 0, 0, 0, 1]), randomBytes(4000)]);
+      const slow = dribble(host, port, { intervalMs: 250, head });
+      try {
+        await Promise.race([
+          slow.closed,
+          new Promise((_, reject) => setTimeout(() => reject(new Error('still connected after 30 s')), 30_000)),
+        ]);
+      } finally {
+        slow.stop();
+      }
+      await stillServing();
+    });
+
+    it(`holds at most KEYD_GRPC_MAX_CONNECTIONS (${GRPC_MAX_CONNECTIONS}) connections, and serves again once they go`, async () => {
+      const { host, port } = grpcAt();
+      // Opened one after another, so that the cap is reached in a known order.
+      const held: RawConnection[] = [];
+      for (let i = 0; i < GRPC_MAX_CONNECTIONS + 4; i++) held.push(await openRaw(host, port, H2_PREFACE));
+      try {
+        await new Promise((r) => setTimeout(r, 1000));
+        const open = held.filter((c) => !c.socket.destroyed).length;
+        expect(open).toBeLessThanOrEqual(GRPC_MAX_CONNECTIONS);
+        expect(held.length - open).toBeGreaterThanOrEqual(4);
+      } finally {
+        held.forEach((c) => c.socket.destroy());
+      }
+      await stillServing();
+    });
   });
 
   describe('behind a trusted reverse proxy', () => {

@@ -64,12 +64,12 @@ export class KeydClient {
   constructor(
     addr: string,
     private readonly token?: string,
+    creds: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
   ) {
     const pkg = keydPackage() as unknown as {
       keyd: { v1: { KeyManager: grpc.ServiceClientConstructor } };
       grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
     };
-    const creds = grpc.credentials.createInsecure();
     this.keys = new pkg.keyd.v1.KeyManager(addr, creds);
     this.health = new pkg.grpc.health.v1.Health(addr, creds);
   }

@@ -64,13 +64,15 @@ export function captureClientHello(): Promise<Buffer> {
   });
 }
 
-/** Opens a connection that sends a request head one byte at a time and never finishes it. */
+const HTTP1_HEAD = Buffer.from(`GET /sub/${'d'.repeat(32)} HTTP/1.1\r\nHost: keyd\r\nX-Slow: ${'a'.repeat(10_000)}`);
+
+/** Opens a connection that sends a request head (HTTP/1 unless given) one byte at a time and never finishes it. */
 export function dribble(
   host: string,
   port: number,
-  opts: { intervalMs: number; localAddress?: string },
+  opts: { intervalMs: number; localAddress?: string; head?: Buffer },
 ): { socket: net.Socket; closed: Promise<void>; stop: () => void } {
-  const head = Buffer.from(`GET /sub/${'d'.repeat(32)} HTTP/1.1\r\nHost: keyd\r\nX-Slow: ${'a'.repeat(10_000)}`);
+  const head = opts.head ?? HTTP1_HEAD;
   const socket = net.connect({ host, port, localAddress: opts.localAddress });
   let at = 0;
   const timer = setInterval(() => {
@@ -84,4 +86,21 @@ export function dribble(
     socket.destroy();
   };
   return { socket, closed, stop };
+}
+
+export interface RawConnection {
+  socket: net.Socket;
+}
+
+/** Connects, writes the bytes, and leaves the connection open; resolves once connected. */
+export function openRaw(host: string, port: number, payload: Buffer): Promise<RawConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    socket.on('error', () => undefined);
+    socket.once('connect', () => {
+      socket.write(payload);
+      resolve({ socket });
+    });
+    socket.once('close', () => reject(new Error('closed before connecting')));
+  });
 }

@@ -1,33 +1,42 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { MicroserviceOptions, Transport } from '@nestjs/microservices';
-import { GRPC_LOADER_OPTIONS, GRPC_PACKAGES, grpcProtoFiles, setupOpenApi, tolerateMalformedRequests } from '@keyd/api';
+import { MicroserviceOptions } from '@nestjs/microservices';
+import {
+  GRPC_LOADER_OPTIONS,
+  GRPC_PACKAGES,
+  GrpcListenerServer,
+  grpcProtoFiles,
+  setupOpenApi,
+  tolerateMalformedRequests,
+  warnAboutPlaintextTokens,
+} from '@keyd/api';
 import { ConfigError, KeydConfig, loadConfig } from '@keyd/config';
-import { createLogger, hardenHttpServer, installProcessGuards, NestPinoLogger } from '@keyd/observability';
+import { AppLogger, createLogger, hardenHttpServer, installProcessGuards, NestPinoLogger } from '@keyd/observability';
 import { AppModule } from './app.module';
 
-async function startControlPlane(app: NestExpressApplication, config: KeydConfig): Promise<void> {
+async function startControlPlane(app: NestExpressApplication, config: KeydConfig, logger: AppLogger): Promise<void> {
   setupOpenApi(app);
   app.connectMicroservice<MicroserviceOptions>(
     {
-      transport: Transport.GRPC,
-      options: {
-        package: GRPC_PACKAGES,
-        protoPath: grpcProtoFiles(),
-        url: `${config.grpc.listen.host}:${config.grpc.listen.port}`,
-        loader: GRPC_LOADER_OPTIONS,
-        // keyd's requests are a few hundred bytes; grpc-js would otherwise buffer up to 4 MiB per message.
-        maxReceiveMessageLength: 1024 * 1024,
-        onLoadPackageDefinition: (definition) =>
-          tolerateMalformedRequests(definition as unknown as Record<string, unknown>),
-      },
+      strategy: new GrpcListenerServer(
+        {
+          package: GRPC_PACKAGES,
+          protoPath: grpcProtoFiles(),
+          loader: GRPC_LOADER_OPTIONS,
+          onLoadPackageDefinition: (definition) =>
+            tolerateMalformedRequests(definition as unknown as Record<string, unknown>),
+        },
+        config.grpc,
+        logger,
+      ),
     },
     // Without it the app-wide exception filter would not reach the gRPC handlers.
     { inheritAppConfig: true },
   );
   await app.startAllMicroservices();
   await app.listen(config.http.listen.port, config.http.listen.host);
+  warnAboutPlaintextTokens(config, logger);
 }
 
 /** An agent serves health and metrics only; its link to the control plane is a client. */
@@ -46,7 +55,7 @@ async function bootstrap(config: KeydConfig): Promise<void> {
   app.disable('x-powered-by');
   hardenHttpServer(app.getHttpServer(), { maxConnections: config.http.maxConnections });
   if (config.fleet.role === 'agent') await startAgent(app, config);
-  else await startControlPlane(app, config);
+  else await startControlPlane(app, config, logger);
   // Nest's own shutdown hooks re-raise the signal after cleanup; a clean stop should exit 0.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

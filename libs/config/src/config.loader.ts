@@ -16,7 +16,16 @@ function listen(value: string): Listen {
 function shape(c: RawConfig): KeydConfig {
   return {
     db: { path: c.KEYD_DB_PATH },
-    grpc: { listen: listen(c.KEYD_GRPC_LISTEN), apiToken: c.KEYD_API_TOKEN },
+    grpc: {
+      listen: listen(c.KEYD_GRPC_LISTEN),
+      apiToken: c.KEYD_API_TOKEN,
+      allowUnauthenticated: c.KEYD_ALLOW_UNAUTHENTICATED_GRPC === 'true',
+      tls:
+        c.KEYD_GRPC_TLS_CERT && c.KEYD_GRPC_TLS_KEY
+          ? { cert: c.KEYD_GRPC_TLS_CERT, key: c.KEYD_GRPC_TLS_KEY, clientCa: c.KEYD_GRPC_TLS_CLIENT_CA }
+          : undefined,
+      maxConnections: c.KEYD_GRPC_MAX_CONNECTIONS,
+    },
     http: {
       listen: listen(c.KEYD_HTTP_LISTEN),
       adminToken: c.KEYD_ADMIN_TOKEN,

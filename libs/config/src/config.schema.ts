@@ -18,6 +18,11 @@ export const configSchema = z.object({
   KEYD_GRPC_LISTEN: hostPort.default('127.0.0.1:50051'),
   KEYD_HTTP_LISTEN: hostPort.default('127.0.0.1:8080'),
   KEYD_API_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  KEYD_ALLOW_UNAUTHENTICATED_GRPC: z.enum(['true', 'false']).default('false'),
+  KEYD_GRPC_TLS_CERT: optionalText,
+  KEYD_GRPC_TLS_KEY: optionalText,
+  KEYD_GRPC_TLS_CLIENT_CA: optionalText,
+  KEYD_GRPC_MAX_CONNECTIONS: int(1, 1_000_000).default(512),
   KEYD_ADMIN_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   KEYD_HTTP_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
   KEYD_HTTP_MAX_CONNECTIONS: int(1, 1_000_000).default(512),
@@ -105,16 +110,47 @@ export const configSchema = z.object({
     .default('chrome'),
 });
 
+/** True for addresses only this machine can reach: 127.0.0.0/8, ::1 and `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\./.test(h);
+}
+
+type Problem = { path: string; message: string };
+const given = (input: Record<string, string>, name: string) => Boolean(input[name]?.trim());
+
 /** Rules across variables; checked even when single variables failed, so every mistake is named at once. */
-export function crossCheck(input: Record<string, string>): { path: string; message: string }[] {
-  const required = (names: string[], when: string) =>
-    names.filter((name) => !input[name]?.trim()).map((path) => ({ path, message: `required when ${when}` }));
-  return [
-    ...(input.KEYD_LINK_SECURITY === 'reality'
-      ? required(['XRAY_REALITY_PUBLIC_KEY', 'XRAY_REALITY_SNI'], 'KEYD_LINK_SECURITY=reality')
-      : []),
-    ...(input.KEYD_ROLE === 'agent' ? required(['KEYD_CONTROL_ADDR', 'KEYD_JOIN_TOKEN'], 'KEYD_ROLE=agent') : []),
-  ];
+export function crossCheck(input: Record<string, string>): Problem[] {
+  const problems: Problem[] = [];
+  if (input.KEYD_LINK_SECURITY === 'reality')
+    for (const path of ['XRAY_REALITY_PUBLIC_KEY', 'XRAY_REALITY_SNI'].filter((name) => !given(input, name)))
+      problems.push({ path, message: 'required when KEYD_LINK_SECURITY=reality' });
+  if (input.KEYD_ROLE === 'agent')
+    for (const path of ['KEYD_CONTROL_ADDR', 'KEYD_JOIN_TOKEN'].filter((name) => !given(input, name)))
+      problems.push({ path, message: 'required when KEYD_ROLE=agent' });
+  const grpcHost = (input.KEYD_GRPC_LISTEN ?? '127.0.0.1:50051').replace(/:\d+$/, '');
+  const servesApi = input.KEYD_ROLE !== 'agent';
+  if (
+    servesApi &&
+    !isLoopbackHost(grpcHost) &&
+    !given(input, 'KEYD_API_TOKEN') &&
+    input.KEYD_ALLOW_UNAUTHENTICATED_GRPC !== 'true'
+  )
+    problems.push({
+      path: 'KEYD_API_TOKEN',
+      message:
+        `required when KEYD_GRPC_LISTEN (${grpcHost}) is not a loopback address, or anyone who reaches it can grant keys; ` +
+        'set KEYD_ALLOW_UNAUTHENTICATED_GRPC=true to serve it without a token on a network you trust',
+    });
+  if (given(input, 'KEYD_GRPC_TLS_CERT') !== given(input, 'KEYD_GRPC_TLS_KEY'))
+    for (const path of ['KEYD_GRPC_TLS_CERT', 'KEYD_GRPC_TLS_KEY'].filter((name) => !given(input, name)))
+      problems.push({ path, message: 'KEYD_GRPC_TLS_CERT and KEYD_GRPC_TLS_KEY go together' });
+  if (given(input, 'KEYD_GRPC_TLS_CLIENT_CA') && !given(input, 'KEYD_GRPC_TLS_CERT'))
+    problems.push({
+      path: 'KEYD_GRPC_TLS_CLIENT_CA',
+      message: 'needs KEYD_GRPC_TLS_CERT and KEYD_GRPC_TLS_KEY: client certificates are checked over TLS only',
+    });
+  return problems;
 }
 
 export type RawConfig = z.infer<typeof configSchema>;

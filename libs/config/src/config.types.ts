@@ -8,7 +8,15 @@ export interface Listen {
 
 export interface KeydConfig {
   db: { path: string };
-  grpc: { listen: Listen; apiToken?: string };
+  grpc: {
+    listen: Listen;
+    apiToken?: string;
+    /** Set by KEYD_ALLOW_UNAUTHENTICATED_GRPC: a non-loopback listener without a token was asked for. */
+    allowUnauthenticated: boolean;
+    /** PEM file paths; with clientCa, clients must present a certificate it signed. */
+    tls?: { cert: string; key: string; clientCa?: string };
+    maxConnections: number;
+  };
   http: { listen: Listen; adminToken?: string; bodyLimitBytes: number; maxConnections: number };
   log: { level: string };
   node: { name: string };

@@ -1,5 +1,5 @@
 export * from './config.types';
 export * from './config.loader';
 export * from './config.module';
-export { configSchema } from './config.schema';
+export { configSchema, isLoopbackHost } from './config.schema';
 export { protoDir } from './proto.paths';

@@ -5,9 +5,19 @@ export const MAX_OWNER_LENGTH = 128;
 export const MAX_DURATION_SECONDS = 10 * 366 * 86_400;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const CONTROL = /\p{Cc}|\p{Cs}/u;
+/**
+ * Characters that change how text around them is shown without showing
+ * themselves: bidirectional embeddings, overrides, isolates and marks, and the
+ * zero-width ones. With them two different owner ids could look the same.
+ */
+const INVISIBLE = /[\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/u;
 
-export function ownerId(value: unknown, field = 'owner_id'): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new InvalidArgumentError(field, 'is required');
+/** The owner id in NFC, so that one name typed with composed or decomposed accents is one owner. */
+export function ownerId(raw: unknown, field = 'owner_id'): string {
+  if (typeof raw !== 'string' || raw.trim() === '') throw new InvalidArgumentError(field, 'is required');
+  const value = raw.normalize('NFC');
+  if (INVISIBLE.test(value))
+    throw new InvalidArgumentError(field, 'must not contain bidirectional-control or zero-width characters');
   if ([...value].length > MAX_OWNER_LENGTH)
     throw new InvalidArgumentError(field, `must be at most ${MAX_OWNER_LENGTH} characters`);
   if (CONTROL.test(value)) throw new InvalidArgumentError(field, 'must not contain control characters');

@@ -87,7 +87,7 @@ export class ReconcileHarness {
     const fake = await startFakeCore({ flavor, listUsers: opts.listUsers });
     const config: KeydConfig = {
       db: { path: join(dir, 'keyd.sqlite') },
-      grpc: { listen: { host: '127.0.0.1', port: 0 } },
+      grpc: { listen: { host: '127.0.0.1', port: 0 }, allowUnauthenticated: false, maxConnections: 1 },
       http: { listen: { host: '127.0.0.1', port: 0 }, bodyLimitBytes: 65_536, maxConnections: 512 },
       log: { level: 'silent' },
       node: { name: 'default' },
