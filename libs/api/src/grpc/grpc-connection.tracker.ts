@@ -78,4 +78,9 @@ export class GrpcConnectionTracker {
   stop(): void {
     clearInterval(this.sweeper);
   }
+
+  /** At shutdown, after grpc-js has ended its sessions: whatever is still connected. */
+  destroyAll(): void {
+    for (const t of this.connections.values()) t.socket.destroy();
+  }
 }

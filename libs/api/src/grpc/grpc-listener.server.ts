@@ -75,11 +75,12 @@ export class GrpcListenerServer extends ServerGrpc {
   }
 
   override async close(): Promise<void> {
-    const listener = this.listener;
+    // Stop accepting; waiting for close() to call back would wait for every client to hang up.
+    this.listener?.close();
     this.listener = undefined;
     this.tracker.stop();
-    if (listener) await new Promise<void>((resolve) => listener.close(() => resolve()));
     await super.close();
+    this.tracker.destroyAll();
   }
 
   private tlsListener(files: NonNullable<Settings['tls']>): tls.Server {
