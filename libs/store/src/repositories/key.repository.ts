@@ -411,7 +411,7 @@ export class KeyRepository {
    * status index, which would sort every active key to find the first one.
    */
   private async newestActive(condition: string, params: unknown[]): Promise<Key | null> {
-    const rows = (await this.db.dataSource.query(
+    const rows = (await internalsOf(this.db).source.query(
       `SELECT * FROM keys WHERE +status = 'ACTIVE' AND ${condition} ORDER BY change_seq DESC LIMIT 1`,
       params,
     )) as KeyRow[];
