@@ -14,42 +14,28 @@ import {
 import { AppLogger, InFlight, LOGGER } from '@keyd/observability';
 import { bearerToken, tokenMatches } from '../auth/token.compare';
 import { ERROR_CATALOG } from '../errors/error.catalog';
+import {
+  ImportKeysRequest,
+  ImportKeysResponse,
+  ImportReport as ProtoImportReport,
+  OrphanPolicy as ProtoOrphanPolicy,
+} from './generated/keyd/v1/keyd.pb';
 import { MALFORMED } from './grpc.options';
-
-interface WireRow {
-  line: number;
-  owner_id: string;
-  uuid: string;
-  subscription_end: string;
-  data_limit_bytes: string;
-  data_limit_reset: string;
-  error: string;
-}
-interface WireRequest {
-  options: {
-    dry_run: boolean;
-    orphans: string;
-    replace: boolean;
-    skip_invalid: boolean;
-    orphan_duration_seconds: number;
-  } | null;
-  owners: WireRow[];
-  config_clients: { uuid: string; email: string }[];
-}
 
 /** Far more than any node holds; a bound on what one call may make the daemon keep in memory. */
 const MAX_ROWS = 1_000_000;
-const ORPHANS: Record<string, OrphanPolicy> = {
+const ORPHANS: Record<ProtoOrphanPolicy, OrphanPolicy | undefined> = {
   ORPHANS_SKIP: 'skip',
   ORPHANS_IMPORT: 'import',
   ORPHANS_REVOKE: 'revoke',
+  UNRECOGNIZED: undefined,
 };
 const THIRTY_DAYS = 30 * 86_400;
 
 const issues = (list: ImportReport['conflicts']) =>
   list.map((i) => ({ line: i.line, owner_id: i.ownerId, uuid: i.uuid, reason: i.reason }));
 
-export function toProtoImportReport(r: ImportReport) {
+export function toProtoImportReport(r: ImportReport): ProtoImportReport {
   return {
     dry_run: r.dryRun,
     rows: r.rows,
@@ -87,7 +73,7 @@ export class ImportGrpcController {
   ) {}
 
   @GrpcStreamCall('KeyManager', 'ImportKeys')
-  importKeys(call: ServerDuplexStream<WireRequest, unknown>): Promise<void> {
+  importKeys(call: ServerDuplexStream<ImportKeysRequest, ImportKeysResponse>): Promise<void> {
     return new Promise<void>((resolve) => {
       let settled = false;
       const finish = (error?: unknown) => {
@@ -103,7 +89,7 @@ export class ImportGrpcController {
       let options: ImportOptions | undefined;
       const rows: ImportRowInput[] = [];
       const clients: ImportConfigClient[] = [];
-      call.on('data', (m: WireRequest) => {
+      call.on('data', (m: ImportKeysRequest) => {
         if (settled) return;
         if (MALFORMED in m) return finish(new InvalidArgumentError('request', 'not a valid protobuf message'));
         if (!options) options = this.options(m.options);
@@ -140,7 +126,7 @@ export class ImportGrpcController {
     });
   }
 
-  private options(o: WireRequest['options']): ImportOptions {
+  private options(o: ImportKeysRequest['options'] | null): ImportOptions {
     return {
       dryRun: o?.dry_run === true,
       orphans: ORPHANS[o?.orphans ?? 'ORPHANS_SKIP'] ?? 'skip',

@@ -5,36 +5,20 @@ import { FleetGrants, KeyNodes } from '@keyd/fleet';
 import { KeyAdminService, KeysService, KeyViews } from '@keyd/keys';
 import { GrpcAuthGuard } from '../auth/grpc-auth.guard';
 import { GrpcRequestIdInterceptor } from './request-id.interceptor';
+import {
+  GetKeyRequest,
+  GrantAccessRequest,
+  GrantAccessResponse,
+  Key as ProtoKey,
+  ListKeysRequest,
+  ListKeysResponse,
+  ResetUsageRequest,
+  RevokeAccessRequest,
+  SetDataLimitRequest,
+  SetDeviceLimitRequest,
+  SubscriptionTokenRequest,
+} from './generated/keyd/v1/keyd.pb';
 import { toProtoKey } from './key.grpc.mapper';
-
-interface GrantAccessRequest {
-  owner_id: string;
-  duration_seconds: number;
-  request_id: string;
-  /** Present only when the caller set it: proto3 optional. */
-  data_limit_bytes?: number;
-  data_limit_reset: string;
-  /** Present only when the caller set it: proto3 optional. */
-  device_limit?: number;
-  node_group: string;
-}
-interface OwnerRequest {
-  owner_id: string;
-}
-interface SetDataLimitRequest {
-  owner_id: string;
-  data_limit_bytes: number;
-  data_limit_reset: string;
-}
-interface SetDeviceLimitRequest {
-  owner_id: string;
-  device_limit: number;
-}
-interface ListKeysRequest {
-  page_size: number;
-  page_token: string;
-  status: string;
-}
 
 @Controller()
 @UseGuards(GrpcAuthGuard)
@@ -51,7 +35,7 @@ export class KeysGrpcController {
   private key = async (k: Key) => toProtoKey(this.views.of(await this.nodes.of(k)));
 
   @GrpcMethod('KeyManager', 'GrantAccess')
-  async grantAccess(req: GrantAccessRequest) {
+  async grantAccess(req: GrantAccessRequest): Promise<GrantAccessResponse> {
     const r = await this.grants.grant({
       ownerId: req.owner_id,
       durationSeconds: req.duration_seconds,
@@ -65,23 +49,23 @@ export class KeysGrpcController {
   }
 
   @GrpcMethod('KeyManager', 'RevokeAccess')
-  async revokeAccess(req: OwnerRequest) {
+  async revokeAccess(req: RevokeAccessRequest): Promise<ProtoKey> {
     return this.key(await this.admin.revoke(req.owner_id));
   }
 
   @GrpcMethod('KeyManager', 'GetKey')
-  async getKey(req: OwnerRequest) {
+  async getKey(req: GetKeyRequest): Promise<ProtoKey> {
     return this.key(await this.keys.get(req.owner_id));
   }
 
   @GrpcMethod('KeyManager', 'ListKeys')
-  async listKeys(req: ListKeysRequest) {
+  async listKeys(req: ListKeysRequest): Promise<ListKeysResponse> {
     const page = await this.keys.list({ status: req.status, pageSize: req.page_size, pageToken: req.page_token });
     return { keys: await Promise.all(page.keys.map(this.key)), next_page_token: page.nextPageToken };
   }
 
   @GrpcMethod('KeyManager', 'SetDataLimit')
-  async setDataLimit(req: SetDataLimitRequest) {
+  async setDataLimit(req: SetDataLimitRequest): Promise<ProtoKey> {
     return this.key(
       await this.admin.setLimit({
         ownerId: req.owner_id,
@@ -92,22 +76,22 @@ export class KeysGrpcController {
   }
 
   @GrpcMethod('KeyManager', 'SetDeviceLimit')
-  async setDeviceLimit(req: SetDeviceLimitRequest) {
+  async setDeviceLimit(req: SetDeviceLimitRequest): Promise<ProtoKey> {
     return this.key(await this.admin.setDeviceLimit({ ownerId: req.owner_id, deviceLimit: req.device_limit }));
   }
 
   @GrpcMethod('KeyManager', 'ResetUsage')
-  async resetUsage(req: OwnerRequest) {
+  async resetUsage(req: ResetUsageRequest): Promise<ProtoKey> {
     return this.key(await this.admin.resetUsage(req.owner_id));
   }
 
   @GrpcMethod('KeyManager', 'RegenerateSubscriptionToken')
-  async regenerateSubscriptionToken(req: OwnerRequest) {
+  async regenerateSubscriptionToken(req: SubscriptionTokenRequest): Promise<ProtoKey> {
     return this.key(await this.admin.regenerateSubscriptionToken(req.owner_id));
   }
 
   @GrpcMethod('KeyManager', 'RevokeSubscriptionToken')
-  async revokeSubscriptionToken(req: OwnerRequest) {
+  async revokeSubscriptionToken(req: SubscriptionTokenRequest): Promise<ProtoKey> {
     return this.key(await this.admin.revokeSubscriptionToken(req.owner_id));
   }
 }

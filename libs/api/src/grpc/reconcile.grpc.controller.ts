@@ -2,9 +2,10 @@ import { Controller, UseGuards, UseInterceptors } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import { ReconcileReport, ReconcileService } from '@keyd/reconcile';
 import { GrpcAuthGuard } from '../auth/grpc-auth.guard';
+import { ReconcileReport as ProtoReconcileReport, ReconcileRequest } from './generated/keyd/v1/keyd.pb';
 import { GrpcRequestIdInterceptor } from './request-id.interceptor';
 
-export function toProtoReport(r: ReconcileReport) {
+export function toProtoReport(r: ReconcileReport): ProtoReconcileReport {
   return {
     added: r.added,
     removed: r.removed,
@@ -25,7 +26,7 @@ export class ReconcileGrpcController {
   constructor(private readonly reconcile: ReconcileService) {}
 
   @GrpcMethod('KeyManager', 'Reconcile')
-  async reconcileNow(req: { dry_run: boolean }) {
+  async reconcileNow(req: ReconcileRequest): Promise<ProtoReconcileReport> {
     return toProtoReport(await this.reconcile.run({ dryRun: req.dry_run === true, reason: 'api' }));
   }
 }

@@ -2,11 +2,12 @@ import { Controller, UseGuards, UseInterceptors } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import { DaemonStatus, StatusService } from '@keyd/reconcile';
 import { GrpcAuthGuard } from '../auth/grpc-auth.guard';
+import { DaemonStatus as ProtoDaemonStatus } from './generated/keyd/v1/keyd.pb';
 import { toTimestamp } from './key.grpc.mapper';
 import { toProtoReport } from './reconcile.grpc.controller';
 import { GrpcRequestIdInterceptor } from './request-id.interceptor';
 
-export function toProtoStatus(s: DaemonStatus) {
+export function toProtoStatus(s: DaemonStatus): ProtoDaemonStatus {
   return {
     keys: {
       active: s.keys.ACTIVE,
@@ -20,14 +21,14 @@ export function toProtoStatus(s: DaemonStatus) {
       flavor: s.core.flavor,
       api_addr: s.core.apiAddr,
       inbound_tag: s.core.inboundTag,
-      ...(s.core.uptimeSeconds === null ? {} : { uptime_seconds: s.core.uptimeSeconds }),
+      uptime_seconds: s.core.uptimeSeconds ?? undefined,
       restarts_detected: s.core.restartsDetected,
     },
-    last_reconcile: s.lastReconcile ? toProtoReport(s.lastReconcile) : null,
-    last_reconcile_at: s.lastReconcile ? toTimestamp(s.lastReconcile.finishedAt) : null,
+    last_reconcile: s.lastReconcile ? toProtoReport(s.lastReconcile) : undefined,
+    last_reconcile_at: s.lastReconcile ? toTimestamp(s.lastReconcile.finishedAt) : undefined,
     config_file: {
       path: s.configFile.path ?? '',
-      last_write_at: s.configFile.lastWriteAt ? toTimestamp(s.configFile.lastWriteAt) : null,
+      last_write_at: s.configFile.lastWriteAt ? toTimestamp(s.configFile.lastWriteAt) : undefined,
       writes: s.configFile.writes,
       failures: s.configFile.failures,
       last_error: s.configFile.lastError ?? '',
@@ -42,7 +43,7 @@ export class StatusGrpcController {
   constructor(private readonly statusService: StatusService) {}
 
   @GrpcMethod('KeyManager', 'GetStatus')
-  async getStatus() {
+  async getStatus(): Promise<ProtoDaemonStatus> {
     return toProtoStatus(await this.statusService.status());
   }
 }
