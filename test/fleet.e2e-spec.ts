@@ -4,6 +4,7 @@ import { AgentNode, fleetListen, metricValue, NodesClient, startAgentNode } from
 
 const DAY = 86_400;
 const NAMES = ['node-a', 'node-b', 'node-c'];
+const ADMIN_TOKEN = 'fleet-suite-admin-token-0123456789';
 
 /**
  * One control plane (with its own core, the local node) and three agents,
@@ -33,7 +34,7 @@ describe('fleet: a control plane and three agents with real cores', () => {
     controlAddr = await fleetListen();
     stack = await startStack({
       name: 'fleet',
-      env: { KEYD_FLEET_LISTEN: controlAddr, KEYD_GRANT_NODE_WAIT_MS: '60000' },
+      env: { KEYD_FLEET_LISTEN: controlAddr, KEYD_GRANT_NODE_WAIT_MS: '60000', KEYD_ADMIN_TOKEN: ADMIN_TOKEN },
     });
     api = stack.api;
     nodes = new NodesClient(stack.keyd.grpcAddr);
@@ -71,6 +72,32 @@ describe('fleet: a control plane and three agents with real cores', () => {
     await expect(nodes.create('bad name!', 443)).rejects.toMatchObject({ code: 3 });
     await expect(nodes.create('node-x', 0)).rejects.toMatchObject({ code: 3 });
     await expect(nodes.get('nobody')).rejects.toMatchObject({ code: 5 });
+  });
+
+  it('shows each node, connected, with its core, in /v1/status and /v1/nodes', async () => {
+    // Agents report their core every second.
+    await eventually(async () => (await nodes.list()).nodes.every((n) => n.core_reachable), 10_000);
+    const auth = { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } };
+    const status = (await fetch(`${stack.keyd.httpUrl}/v1/status`, auth).then((r) => r.json())) as {
+      nodes: { name: string; connected: boolean; core_reachable: boolean; kind: string }[];
+    };
+    expect(status.nodes.map((n) => [n.name, n.kind, n.connected, n.core_reachable])).toEqual([
+      ['default', 'local', true, true],
+      ['node-a', 'agent', true, true],
+      ['node-b', 'agent', true, true],
+      ['node-c', 'agent', true, true],
+    ]);
+    const listed = await fetch(`${stack.keyd.httpUrl}/v1/nodes`, auth);
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { nodes: unknown[] }).nodes).toHaveLength(4);
+    expect((await fetch(`${stack.keyd.httpUrl}/v1/nodes`)).status).toBe(401);
+    const bad = await fetch(`${stack.keyd.httpUrl}/v1/nodes`, {
+      method: 'POST',
+      headers: { ...auth.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'node-z', public_host: '127.0.0.1', public_port: 70000 }),
+    });
+    expect(bad.status).toBe(400);
+    expect((await fetch(`${stack.keyd.httpUrl}/v1/nodes/nobody`, auth)).status).toBe(404);
   });
 
   it('a grant passes traffic through each of the three nodes right after the response', async () => {

@@ -1,11 +1,13 @@
 import { Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { InvalidArgumentError } from '@keyd/domain';
+import { NodeService } from '@keyd/fleet';
 import { ReconcileService, StatusService } from '@keyd/reconcile';
 import { SessionsService } from '@keyd/sessions';
 import { AdminAuthGuard } from '../auth/admin-auth.guard';
 import { ErrorJson, ReconcileJson } from './key.http.dto';
 import { toHttpCutStatus, toHttpReport, toHttpStatus } from './key.http.mapper';
+import { toHttpNode } from './nodes.http.controller';
 
 function flag(value: string | undefined, field: string): boolean {
   if (value === undefined || value === '' || value === 'false' || value === '0') return false;
@@ -23,6 +25,7 @@ export class OperationsHttpController {
     private readonly reconcile: ReconcileService,
     private readonly statusService: StatusService,
     private readonly sessions: SessionsService,
+    private readonly nodes: NodeService,
   ) {}
 
   @Post('reconcile')
@@ -36,12 +39,13 @@ export class OperationsHttpController {
   @Get('status')
   @ApiOkResponse({
     description:
-      'Keys by status, the core, the last reconcile pass, the config file and whether open connections can be cut',
+      'Keys by status, the core, the last reconcile pass, the config file, whether open connections can be cut, and each node of the fleet',
   })
   async status() {
     return {
       ...toHttpStatus(await this.statusService.status()),
       cut_connections: toHttpCutStatus(this.sessions.status()),
+      nodes: (await this.nodes.list()).map(toHttpNode),
     };
   }
 }
