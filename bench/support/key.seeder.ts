@@ -127,7 +127,7 @@ async function insertKeys(db: StoreDatabase, nodeId: number, from: number, count
     for (let i = 0; i < chunk; i++) {
       const ownerId = `seed-${String(from + done + i).padStart(7, '0')}`;
       const uuid = randomUUID();
-      rows.push({ id: 0, ownerId, uuid, email: emailFor(ownerId, uuid), changeSeq: ++seq });
+      rows.push({ id: 0, ownerId, uuid, email: emailFor(ownerId), changeSeq: ++seq });
     }
     await db.transaction(async (query) => {
       const now = Date.now();

@@ -32,7 +32,7 @@ export class GrantRecorder {
       {
         event: 'grant',
         owner: key.ownerId,
-        uuid: key.uuid,
+        key_id: key.id,
         email: key.email,
         inbound: key.inboundTag,
         action,

@@ -135,7 +135,7 @@ export class ImportPlanner {
       this.usedEmails.add(lower);
       return legacy;
     }
-    const own = emailFor(ownerId, uuid);
+    const own = emailFor(ownerId);
     this.usedEmails.add(own.toLowerCase());
     return own;
   }

@@ -48,7 +48,7 @@ export class KeyChanges {
         {
           event,
           owner: ownerId,
-          uuid: after.uuid,
+          key_id: after.id,
           email: after.email,
           inbound: after.inboundTag,
           from: before.status,

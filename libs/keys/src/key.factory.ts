@@ -4,14 +4,20 @@ import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { LimitReset } from '@keyd/domain';
 import { CURRENT_NODE, NewKey, NodeRecord } from '@keyd/store';
 
-/** Core emails must be unique, non-empty and free of the stats separator `>>>`. */
-export function emailFor(ownerId: string, uuid: string): string {
+/**
+ * A new key's core email: `<owner slug>.<16 random hex digits>`. The core
+ * writes emails into its access log and its stats counter names, which
+ * operators grep and ship, so an email never holds the UUID (the key's
+ * credential). Emails must be unique (64 random bits make a clash negligible),
+ * non-empty and free of the stats separator `>>>`.
+ */
+export function emailFor(ownerId: string): string {
   const slug = ownerId
     .toLowerCase()
     .replace(/[^a-z0-9_-]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 32);
-  return `${slug || 'key'}.${uuid}`;
+  return `${slug || 'key'}.${randomBytes(8).toString('hex')}`;
 }
 
 /** 192 random bits, URL-safe: a subscription URL cannot be guessed or enumerated. */
@@ -65,7 +71,7 @@ export class KeyFactory {
     return {
       ownerId,
       uuid,
-      email: emailFor(ownerId, uuid),
+      email: emailFor(ownerId),
       nodeId: this.node.id,
       inboundTag: this.config.core.inboundTag,
       flow: this.config.core.flow,

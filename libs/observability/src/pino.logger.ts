@@ -1,5 +1,6 @@
 import { LoggerService } from '@nestjs/common';
-import pino, { Logger } from 'pino';
+import pino, { DestinationStream, Logger } from 'pino';
+import { maskUuids, scrubLogFields } from './log.scrubber';
 import { currentRequestId } from './request.context';
 
 export const LOGGER = Symbol('LOGGER');
@@ -17,21 +18,49 @@ const REDACT = [
   '*.apiToken',
   'adminToken',
   '*.adminToken',
+  'subscriptionToken',
+  '*.subscriptionToken',
+  'subscription_token',
+  '*.subscription_token',
+  'subscription_url',
+  '*.subscription_url',
+  'uuid',
+  '*.uuid',
 ];
 
-/** JSON lines, or human-readable output when attached to a terminal. */
-export function createLogger(level: string, pretty = process.stdout.isTTY === true): AppLogger {
-  return pino({
+/**
+ * JSON lines, or human-readable output when attached to a terminal. No line
+ * carries a full UUID (a key's credential): fields named for secrets are
+ * redacted, errors keep only their message, stack and codes, and UUIDs left in
+ * any string (older keys' emails hold theirs, core errors quote emails) are cut
+ * to their first 8 hex digits.
+ */
+export function createLogger(
+  level: string,
+  pretty = process.stdout.isTTY === true,
+  destination?: DestinationStream,
+): AppLogger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service: 'keyd' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT, censor: '[redacted]' },
+    // Runs before pino's serializers and redaction, so it also reduces errors to their safe fields.
+    formatters: { log: (fields) => scrubLogFields(fields) as Record<string, unknown> },
+    // Errors are already reduced to plain objects above; pino's own serializer would rename their type.
+    serializers: { err: (e: unknown) => e },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((a) => (typeof a === 'string' ? maskUuids(a) : a)) as Parameters<typeof method>);
+      },
+    },
     mixin: () => {
       const requestId = currentRequestId();
       return requestId ? { correlation_id: requestId } : {};
     },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true } } } : {}),
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Lets Nest's own messages go through the same logger. */

@@ -52,7 +52,7 @@ export class KeyExpirer extends EventEmitter<{ expired: [{ lateMs: number }] }> 
               {
                 event: 'expire',
                 owner: key.ownerId,
-                uuid: key.uuid,
+                key_id: key.id,
                 email: key.email,
                 late_ms: lateMs,
                 provisioned: outcome === 'applied',
