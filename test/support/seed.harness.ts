@@ -30,9 +30,7 @@ export async function seedActiveKeys(dbPath: string, count: number, prefix = 'se
     }));
     const end = now + 365 * 86_400_000;
     for (let at = 0; at < owners.length; at += 5000) {
-      const rows = owners
-        .slice(at, at + 5000)
-        .map((o, i) => [o.ownerId, o.uuid, emailFor(o.ownerId), at + i + 1]);
+      const rows = owners.slice(at, at + 5000).map((o, i) => [o.ownerId, o.uuid, emailFor(o.ownerId), at + i + 1]);
       await db.transaction((query) =>
         query(
           `INSERT INTO keys (owner_id, uuid, email, node_id, inbound_tag, flow, status, subscription_end, change_seq,
