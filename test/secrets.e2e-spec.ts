@@ -13,7 +13,10 @@ describe('secrets stay secret', () => {
 
   beforeAll(async () => {
     // No KEYD_ADMIN_TOKEN: keyd generates admin.token, whose content must not reach the log either.
-    s = await startStack({ name: 'secrets', env: { KEYD_LOG_LEVEL: 'debug', KEYD_API_TOKEN: API_TOKEN } });
+    s = await startStack({
+      name: 'secrets',
+      env: { KEYD_LOG_LEVEL: 'debug', KEYD_API_TOKEN: API_TOKEN, KEYD_STATS_INTERVAL_SECONDS: '1' },
+    });
     api = s.keyd.client(API_TOKEN);
   });
   afterAll(async () => {
