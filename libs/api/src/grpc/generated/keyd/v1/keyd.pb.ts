@@ -205,9 +205,8 @@ export interface Key {
   /** 0 means unlimited. */
   device_limit: number;
   /**
-   * The client addresses using the key: an open connection, or one seen
-   * within KEYD_DEVICE_WINDOW_SECONDS. Filled by GetKey and SetDeviceLimit
-   * only; empty in every other answer.
+   * The client addresses using the key. Reserved for device-limit
+   * enforcement; always empty for now.
    */
   devices: Device[];
   node_group: string;
