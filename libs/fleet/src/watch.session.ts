@@ -129,7 +129,8 @@ export class WatchSession implements AgentSession {
           );
         return;
       case 'drained':
-        this.deps.onDrained(this.node);
+        // Only a node being deleted may confirm it is empty; from any other agent this would delete its node.
+        if (this.node.draining) this.deps.onDrained(this.node);
         return;
       case undefined:
         return;

@@ -1,0 +1,54 @@
+import { EventEmitter } from 'node:events';
+import { ServerDuplexStream } from '@grpc/grpc-js';
+import { AppLogger } from '@keyd/observability';
+import { FleetNodeRecord, FleetRepository } from '@keyd/store';
+import { FleetHub } from './fleet.hub';
+import { FleetMetrics } from './fleet.metrics';
+import { WireAgentMessage, WireControlMessage } from './fleet.protos';
+import { WatchSession } from './watch.session';
+
+const node = (draining: boolean): FleetNodeRecord => ({
+  id: 7,
+  name: 'node-b',
+  kind: 'agent',
+  group: '',
+  publicHost: '127.0.0.1',
+  publicPort: 443,
+  link: {},
+  enabled: true,
+  draining,
+  ackedRev: 0,
+  resyncRev: 0,
+  lastSeenAt: null,
+  createdAt: new Date(0),
+  updatedAt: new Date(0),
+});
+
+function session(draining: boolean) {
+  const call = Object.assign(new EventEmitter(), { write: () => true, end: () => undefined });
+  const onDrained = jest.fn();
+  const log = { info: jest.fn(), warn: jest.fn(), error: jest.fn() } as unknown as AppLogger;
+  new WatchSession(node(draining), call as unknown as ServerDuplexStream<WireAgentMessage, WireControlMessage>, {
+    repo: {} as FleetRepository,
+    hub: new FleetHub(),
+    metrics: {} as FleetMetrics,
+    log,
+    onAck: jest.fn(),
+    onDrained,
+  }).run();
+  return { call, onDrained };
+}
+
+describe('WatchSession drained', () => {
+  it('deletes a node being drained once its agent confirms it is empty', () => {
+    const { call, onDrained } = session(true);
+    call.emit('data', { body: 'drained', drained: {} });
+    expect(onDrained).toHaveBeenCalledTimes(1);
+  });
+
+  it('ignores a drained message from an agent whose node is not being deleted', () => {
+    const { call, onDrained } = session(false);
+    call.emit('data', { body: 'drained', drained: {} });
+    expect(onDrained).not.toHaveBeenCalled();
+  });
+});
