@@ -5,7 +5,6 @@ import { GrantCommand, GrantService } from '@keyd/keys';
 import { FleetHub } from './fleet.hub';
 import { KeyNodes } from './key-nodes.service';
 import { NodeDirectory } from './node.directory';
-import { FleetSyncServer } from './sync.server';
 
 /**
  * GrantAccess across the fleet: the grant commits and reaches the local core
@@ -20,17 +19,14 @@ export class FleetGrants {
     private readonly directory: NodeDirectory,
     private readonly hub: FleetHub,
     private readonly keyNodes: KeyNodes,
-    private readonly server: FleetSyncServer,
     @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'fleet'>,
   ) {}
 
   async grant(cmd: GrantCommand): Promise<{ key: Key & { nodes: KeyNodeState[] }; action: GrantAction }> {
     const r = await this.grants.grant(cmd);
     const agents = await this.directory.ofGroup(r.key.nodeGroup);
-    if (agents.length) {
-      this.server.kickSoon();
-      await this.hub.waitFor(agents, r.key.rev, this.config.fleet.grantWaitMs);
-    }
+    // The grant's key event already kicked the agent links (FleetSyncServer listens for it).
+    if (agents.length) await this.hub.waitFor(agents, r.key.rev, this.config.fleet.grantWaitMs);
     return { key: await this.keyNodes.of(r.key), action: r.action };
   }
 }

@@ -73,7 +73,7 @@ export class FleetSyncServer implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /** Coalesces a burst of key events into one kick of every link. */
-  kickSoon(): void {
+  private kickSoon(): void {
     if (this.kickQueued) return;
     this.kickQueued = true;
     setImmediate(() => {
