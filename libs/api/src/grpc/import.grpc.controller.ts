@@ -80,7 +80,7 @@ export class ImportGrpcController {
         if (settled) return;
         settled = true;
         if (error !== undefined) call.emit('error', this.status(error));
-        else call.end();
+        else if (!call.cancelled) call.end();
         resolve();
       };
       const expected = this.config.grpc.apiToken;
@@ -109,6 +109,9 @@ export class ImportGrpcController {
           finish(new InvalidArgumentError('owners', `at most ${MAX_ROWS} rows and clients in one import`));
       });
       call.on('error', () => finish());
+      // A client that goes away mid-upload never sends 'end'; one that goes away mid-import
+      // must not be written to. grpc-js says so with 'cancelled', not 'error'.
+      call.on('cancelled', () => finish());
       call.on('end', () => {
         if (settled) return;
         const leave = this.inFlight.enter();
