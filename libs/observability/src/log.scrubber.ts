@@ -7,9 +7,8 @@ export function maskUuids(text: string): string {
   return text.replace(UUID, '$1-…');
 }
 
-/** A copy of a log line's fields with errors reduced to safe fields and every UUID masked, at any depth. */
+/** A copy of a log line's fields with errors reduced to safe fields, at any depth. */
 export function scrubLogFields(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
-  if (typeof value === 'string') return maskUuids(value);
   if (value instanceof Error) return scrubLogFields(serializeError(value), depth, seen);
   if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH) return value;
   if (seen.has(value)) return '[circular]';

@@ -35,6 +35,16 @@ describe('log lines', () => {
     expect(text()).toContain(uuid.slice(0, 8));
   });
 
+  it('carry no full UUID in a message pino takes from an error, or in format arguments', () => {
+    const { log, text } = capture();
+    const uuid = randomUUID();
+    log.error(new Error(`core said ${uuid}`));
+    log.error({ err: new Error(`core said ${uuid}`) });
+    log.info('about %o', { email: uuid });
+    expect(text()).not.toContain(uuid);
+    expect(text()).toContain(`core said ${uuid.slice(0, 8)}-…`);
+  });
+
   it('redact fields named for secrets', () => {
     const { log, text } = capture();
     const token = 'Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4';

@@ -31,9 +31,9 @@ const REDACT = [
 /**
  * JSON lines, or human-readable output when attached to a terminal. No line
  * carries a full UUID (a key's credential): fields named for secrets are
- * redacted, errors keep only their message, stack and codes, and UUIDs left in
- * any string (older keys' emails hold theirs, core errors quote emails) are cut
- * to their first 8 hex digits.
+ * redacted, errors keep only their message, stack and codes, and UUIDs left
+ * anywhere in the written line (older keys' emails hold theirs, core errors
+ * quote emails) are cut to their first 8 hex digits.
  */
 export function createLogger(
   level: string,
@@ -45,15 +45,12 @@ export function createLogger(
     base: { service: 'keyd' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT, censor: '[redacted]' },
-    // Runs before pino's serializers and redaction, so it also reduces errors to their safe fields.
+    // Runs before pino's serializers and redaction, so that errors are reduced to their safe fields.
     formatters: { log: (fields) => scrubLogFields(fields) as Record<string, unknown> },
     // Errors are already reduced to plain objects above; pino's own serializer would rename their type.
     serializers: { err: (e: unknown) => e },
-    hooks: {
-      logMethod(args, method) {
-        method.apply(this, args.map((a) => (typeof a === 'string' ? maskUuids(a) : a)) as Parameters<typeof method>);
-      },
-    },
+    // The finished line, so that no path around it is left: a message pino takes from an error, format arguments.
+    hooks: { streamWrite: maskUuids },
     mixin: () => {
       const requestId = currentRequestId();
       return requestId ? { correlation_id: requestId } : {};
