@@ -71,7 +71,7 @@ export function dribble(
   host: string,
   port: number,
   opts: { intervalMs: number; localAddress?: string; head?: Buffer },
-): { socket: net.Socket; closed: Promise<void>; stop: () => void } {
+): { socket: net.Socket; stop: () => void } {
   const head = opts.head ?? HTTP1_HEAD;
   const socket = net.connect({ host, port, localAddress: opts.localAddress });
   let at = 0;
@@ -80,12 +80,11 @@ export function dribble(
   }, opts.intervalMs);
   socket.on('error', () => undefined);
   socket.once('close', () => clearInterval(timer));
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   const stop = () => {
     clearInterval(timer);
     socket.destroy();
   };
-  return { socket, closed, stop };
+  return { socket, stop };
 }
 
 export interface RawConnection {
