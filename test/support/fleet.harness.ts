@@ -1,10 +1,8 @@
 import { copyFileSync, mkdirSync } from 'fs';
 import { join } from 'path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { GRPC_LOADER_OPTIONS, grpcProtoFiles } from '@keyd/api';
 import { CoreProcess, startCore } from './core.harness';
-import { createKeyd, KeydProcess } from './keyd.harness';
+import { createKeyd, KeydProcess, keydPackage, Method } from './keyd.harness';
 import { freePort, LOOPBACK } from './ports.harness';
 import { HttpTarget } from './target.harness';
 import { probeKeys } from './vless-client.harness';
@@ -22,15 +20,12 @@ export interface ProtoNode {
   draining: boolean;
 }
 
-type Callback<T> = (err: grpc.ServiceError | null, res: T) => void;
-type Method = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<unknown>) => void;
-
 /** A promise-returning client for keyd's NodeManager. */
 export class NodesClient {
   private readonly client: grpc.Client;
 
   constructor(addr: string) {
-    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(grpcProtoFiles(), GRPC_LOADER_OPTIONS)) as unknown as {
+    const pkg = keydPackage() as unknown as {
       keyd: { v1: { NodeManager: grpc.ServiceClientConstructor } };
     };
     this.client = new pkg.keyd.v1.NodeManager(addr, grpc.credentials.createInsecure());

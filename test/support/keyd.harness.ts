@@ -47,11 +47,12 @@ export interface ReconcileReport {
 }
 
 type Callback<T> = (err: grpc.ServiceError | null, res: T) => void;
-type Method = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<unknown>) => void;
+export type Method = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<unknown>) => void;
 
 let definition: grpc.GrpcObject | undefined;
 
-function keydPackage(): grpc.GrpcObject {
+/** keyd's gRPC package, loaded once for every client the suites make. */
+export function keydPackage(): grpc.GrpcObject {
   definition ??= grpc.loadPackageDefinition(protoLoader.loadSync(grpcProtoFiles(), GRPC_LOADER_OPTIONS));
   return definition;
 }
