@@ -1,14 +1,8 @@
-import { NodeLink } from '@keyd/store';
+import { FleetNodeRecord, NewFleetNode } from '@keyd/store';
 
 /** A node as the APIs show it: its record and how it is doing. */
-export interface NodeView {
-  name: string;
-  group: string;
-  publicHost: string;
-  publicPort: number;
-  link: NodeLink;
-  enabled: boolean;
-  kind: 'local' | 'agent';
+export interface NodeView extends NewFleetNode {
+  kind: FleetNodeRecord['kind'];
   connected: boolean;
   lastSeen: Date | null;
   ackedRevision: number;
