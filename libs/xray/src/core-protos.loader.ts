@@ -24,7 +24,12 @@ export interface CoreProtos {
 
 let shared: { definition: protoLoader.PackageDefinition; root: protobuf.Root } | undefined;
 
-function load() {
+/**
+ * The vendored core protos, parsed once per process: the service definitions
+ * for grpc-js and the message types for TypedMessage payloads. The fake core
+ * in testing/ serves from the same parse; wire encoding does not depend on it.
+ */
+export function loadCoreProtos(): { definition: protoLoader.PackageDefinition; root: protobuf.Root } {
   if (shared) return shared;
   const coreDir = join(protoDir(), 'core');
   const definition = protoLoader.loadSync(FILES, {
@@ -43,7 +48,7 @@ function load() {
 
 /** The service definition with its method paths renamed to the flavor's package. */
 function serviceFor(flavor: CoreFlavor, relativeService: string): grpc.ServiceClientConstructor {
-  const { definition } = load();
+  const { definition } = loadCoreProtos();
   const original = definition[PROTO_PREFIX + relativeService] as protoLoader.ServiceDefinition;
   const serviceName = flavor.qualify(relativeService);
   const renamed = Object.fromEntries(
@@ -53,7 +58,7 @@ function serviceFor(flavor: CoreFlavor, relativeService: string): grpc.ServiceCl
 }
 
 export function coreProtos(flavor: CoreFlavor): CoreProtos {
-  const { root } = load();
+  const { root } = loadCoreProtos();
   const typeOf = (relativeType: string) => root.lookupType(PROTO_PREFIX + relativeType);
   return {
     handlerClient: serviceFor(flavor, 'app.proxyman.command.HandlerService'),

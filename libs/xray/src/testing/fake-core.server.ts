@@ -1,8 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import * as protobuf from 'protobufjs';
-import { join } from 'node:path';
-import { protoDir } from '@keyd/config';
+import { loadCoreProtos } from '../core-protos.loader';
 
 /*
  * An in-process stand-in for the core's gRPC API, for unit tests only: production
@@ -59,14 +57,6 @@ export interface FakeCore {
 const PACKAGE: Record<FakeFlavor, string> = { xray: 'xray.', v2ray: 'v2ray.core.' };
 const SOURCE: Record<FakeFlavor, string> = { xray: 'github.com/xtls/xray-core/', v2ray: 'v2ray.com/core/' };
 
-const FILES = [
-  'common/serial/typed_message.proto',
-  'common/protocol/user.proto',
-  'proxy/vless/account.proto',
-  'app/proxyman/command/command.proto',
-  'app/stats/command/command.proto',
-];
-
 // What the Go cores' UUID parser accepts in every version; Xray's extra
 // "any short string becomes a UUIDv5" mapping is deliberately not modelled.
 const UUID = /^([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})$/i;
@@ -86,25 +76,8 @@ class Fault {
   ) {}
 }
 
-let loaded: { definition: protoLoader.PackageDefinition; root: protobuf.Root } | undefined;
-function load() {
-  if (loaded) return loaded;
-  const dir = join(protoDir(), 'core');
-  const definition = protoLoader.loadSync(FILES, {
-    includeDirs: [dir],
-    keepCase: true,
-    longs: Number,
-    enums: String,
-    defaults: true,
-  });
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => join(dir, target);
-  root.loadSync(FILES, { keepCase: true });
-  return (loaded = { definition, root });
-}
-
 export async function startFakeCore(opts: FakeCoreOptions): Promise<FakeCore> {
-  const { definition, root } = load();
+  const { definition, root } = loadCoreProtos();
   const pkg = PACKAGE[opts.flavor];
   const tags = opts.inboundTags ?? ['vless-in'];
   const listUsers = opts.listUsers ?? opts.flavor === 'xray';
