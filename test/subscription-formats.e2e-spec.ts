@@ -174,7 +174,11 @@ describe('subscription formats against real clients', () => {
       expect(decoded?.data).toBe(links);
 
       await page.click('#copy');
-      expect(await page.textContent('#copy')).toBe('Copied');
+      // The button turns to "Copied" once the clipboard write resolves, which
+      // is asynchronous in a secure context such as 127.0.0.1.
+      await page.waitForFunction("document.getElementById('copy').textContent === 'Copied'", undefined, {
+        timeout: 10_000,
+      });
       expect(requests.every((u) => new URL(u).origin === s.keyd.subUrl)).toBe(true);
       expect(requests.length).toBeGreaterThan(0);
       expect(violations).toEqual([]);
