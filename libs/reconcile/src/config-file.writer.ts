@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { promises as fs, Stats } from 'node:fs';
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { CoreStateRepository, KeyRepository } from '@keyd/store';
-import { install, writeTemp } from './atomic-file.writer';
+import { copyPrivately, install, removeStaleTemps, writeTemp } from './atomic-file.writer';
 import { digestOf, renderConfig } from './client-list.renderer';
 import { ConfigLayout, ForeignClient, readConfigLayout } from './config-layout.reader';
 import { checkCoreConfig } from './core-config.checker';
@@ -50,7 +50,10 @@ export interface ConfigFileStatus {
 export type ConfigWriteResult = 'written' | 'unchanged' | 'failed' | 'rejected';
 
 @Injectable()
-export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] }> implements OnModuleDestroy {
+export class ConfigFileWriter
+  extends EventEmitter<{ write: [ConfigWriteResult] }>
+  implements OnModuleInit, OnModuleDestroy
+{
   private timer?: NodeJS.Timeout;
   private lastWriteStarted = 0;
   private running: Promise<void> | null = null;
@@ -83,6 +86,12 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
 
   status(): ConfigFileStatus {
     return { ...this.state };
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (!this.state.path) return;
+    const removed = await removeStaleTemps(this.state.path);
+    if (removed) this.log.warn({ path: this.state.path, removed }, 'removed temp files an earlier run left');
   }
 
   onModuleDestroy(): void {
@@ -184,11 +193,9 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
     return clients.filter((c) => !known.has(c.id.toLowerCase()));
   }
 
-  /** A copy of the file as last installed, for the operator; the kernel copies it, not this process. */
+  /** A copy of the file as last installed, for the operator; private, as it holds every UUID. */
   private async keepLastGood(path: string): Promise<void> {
-    const copy = `${path}.last-good`;
-    await fs.copyFile(path, `${copy}.tmp`);
-    await fs.rename(`${copy}.tmp`, copy);
+    await copyPrivately(path, `${path}.last-good`);
   }
 
   /**
@@ -200,7 +207,13 @@ export class ConfigFileWriter extends EventEmitter<{ write: [ConfigWriteResult] 
   private async check(temp: string, path: string): Promise<void> {
     const bin = this.config.core.bin;
     if (!bin) return;
-    const outcome = await checkCoreConfig(bin, this.config.core.flavor, temp, CHECK_TIMEOUT_MS);
+    const outcome = await checkCoreConfig(
+      bin,
+      this.config.core.flavor,
+      temp,
+      CHECK_TIMEOUT_MS,
+      this.config.core.binEnv,
+    );
     if (outcome.kind === 'accepted') return;
     if (outcome.kind === 'inconclusive') {
       await fs.unlink(temp).catch(() => undefined);
