@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
@@ -12,6 +12,19 @@ export class StoreOpenError extends Error {
     super(`cannot open the database ${path}: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'StoreOpenError';
   }
+}
+
+/**
+ * The database holds every key's UUID and subscription token, so it, its
+ * -wal and -shm files and any directory keyd creates for them are private to
+ * keyd's user, whatever the umask. SQLite gives the -wal and -shm files it
+ * creates the database file's mode, so the file is created 0600 before SQLite
+ * opens it; files an older keyd left more open are narrowed.
+ */
+function makePrivate(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(path)) chmodSync(path, 0o600);
 }
 
 /** One SQL statement inside a unit of work: rows for a SELECT, TypeORM's result otherwise. */
@@ -74,7 +87,11 @@ export class StoreDatabase implements StoreHealth {
 
   static async open(path: string): Promise<StoreDatabase> {
     const file = path === ':memory:' ? path : resolve(path);
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    try {
+      if (file !== ':memory:') makePrivate(file);
+    } catch (e) {
+      throw new StoreOpenError(file, e);
+    }
     const dataSource = new DataSource({
       type: 'sqlite',
       // TypeORM switches sqlite3 to verbose mode, which captures a stack trace on every statement.
