@@ -152,6 +152,7 @@ function coreConfig(configPath: string, bin: string | undefined): KeydConfig['co
     probeIntervalMs: 2000,
     configPath,
     bin,
+    binEnv: {},
     configWriteWindowMs: 1000,
   };
 }

@@ -21,6 +21,21 @@ describe('loadConfig', () => {
     for (const name of ['KEYD_GRPC_LISTEN', 'XRAY_CALL_TIMEOUT_MS', 'KEYD_LOG_LEVEL']) expect(problems).toContain(name);
   });
 
+  it("runs the core binary in keyd's environment less every KEYD_* variable", () => {
+    const env = {
+      PATH: '/usr/bin',
+      XRAY_LOCATION_ASSET: '/usr/share/xray',
+      KEYD_API_TOKEN: 'secret-api-token-0123456',
+    };
+    expect(
+      loadConfig({ ...env, KEYD_JOIN_TOKEN: 'join-token-0123456789', KEYD_ADMIN_TOKEN: 'admin-token-0123456789' }).core
+        .binEnv,
+    ).toEqual({
+      PATH: '/usr/bin',
+      XRAY_LOCATION_ASSET: '/usr/share/xray',
+    });
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ KEYD_GRPC_LISTEN: '', XRAY_CALL_TIMEOUT_MS: '' }).grpc.listen.port).toBe(50051);
   });

@@ -13,7 +13,7 @@ function listen(value: string): Listen {
   return { host: value.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(value.slice(at + 1)) };
 }
 
-function shape(c: RawConfig): KeydConfig {
+function shape(c: RawConfig, env: Record<string, string | undefined>): KeydConfig {
   return {
     db: { path: c.KEYD_DB_PATH },
     grpc: {
@@ -44,6 +44,7 @@ function shape(c: RawConfig): KeydConfig {
       probeIntervalMs: c.KEYD_CORE_PROBE_INTERVAL_MS,
       configPath: c.XRAY_CONFIG_PATH,
       bin: c.XRAY_BIN,
+      binEnv: withoutKeydVariables(env),
       configWriteWindowMs: c.KEYD_CONFIG_WRITE_WINDOW_MS,
     },
     sessions: {
@@ -92,6 +93,14 @@ function shape(c: RawConfig): KeydConfig {
   };
 }
 
+/** The core needs PATH, HOME and its own XRAY_* settings, never keyd's API, admin or join tokens. */
+function withoutKeydVariables(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env))
+    if (value !== undefined && !name.startsWith('KEYD_')) out[name] = value;
+  return out;
+}
+
 /** Validates every variable at once so an operator sees all mistakes in one run. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): KeydConfig {
   const known = Object.keys(configSchema.shape);
@@ -116,7 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       }),
     );
   }
-  return shape(parsed.data);
+  return shape(parsed.data, env);
 }
 
 /** What the operator CLI needs: where the daemon's gRPC API is, its token, and the core binary for the demo. */

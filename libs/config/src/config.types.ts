@@ -30,6 +30,8 @@ export interface KeydConfig {
     probeIntervalMs: number;
     configPath?: string;
     bin?: string;
+    /** The environment the core binary runs in: keyd's own, less every KEYD_* variable (its tokens among them). */
+    binEnv: Record<string, string>;
     configWriteWindowMs: number;
   };
   sessions: {

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigFileWriter, ConfigWriteResult } from './config-file.writer';
 import * as layoutReader from './config-layout.reader';
@@ -29,8 +29,13 @@ describe('ConfigFileWriter and the core check', () => {
     return path;
   };
 
-  const writeWith = async (bin?: string) => {
-    const writer = new ConfigFileWriter(h.keys, h.coreState, { core: { ...h.config.core, configPath, bin } }, h.log);
+  const writeWith = async (bin?: string, binEnv: Record<string, string> = {}) => {
+    const writer = new ConfigFileWriter(
+      h.keys,
+      h.coreState,
+      { core: { ...h.config.core, configPath, bin, binEnv } },
+      h.log,
+    );
     const results: ConfigWriteResult[] = [];
     writer.on('write', (r) => results.push(r));
     await writer.flush();
@@ -55,6 +60,27 @@ describe('ConfigFileWriter and the core check', () => {
     expect(readFileSync(configPath, 'utf8')).toBe(OPERATOR_FILE);
   });
 
+  it('runs the check in the environment it is given, and no other', async () => {
+    const out = join(h.dir, 'check.env');
+    await writeWith(script('env.sh', `env > ${out}`), { MARK: 'given' });
+    const seen = readFileSync(out, 'utf8');
+    expect(seen).toContain('MARK=given');
+    expect(seen).not.toContain(`HOME=${process.env['HOME'] ?? ''}`);
+  });
+
+  it('keeps the file 0600 and its .last-good copy private', async () => {
+    chmodSync(configPath, 0o600);
+    expect((await writeWith()).results).toEqual(['written']);
+    expect([configPath, `${configPath}.last-good`].map((p) => statSync(p).mode & 0o777)).toEqual([0o600, 0o600]);
+  });
+
+  it('removes the temp files an earlier run left when it starts', async () => {
+    writeFileSync(join(h.dir, '.core.json.0123456789abcdef.tmp'), 'every uuid');
+    const writer = new ConfigFileWriter(h.keys, h.coreState, { core: { ...h.config.core, configPath } }, h.log);
+    await writer.onModuleInit();
+    expect(leftovers()).toEqual([]);
+  });
+
   for (const [name, body, reason] of [
     ['killed by a signal', 'kill -9 $$', /gave no verdict.*killed by SIGKILL/],
     ['missing', null, /gave no verdict.*could not be started/],
@@ -73,7 +99,7 @@ describe('ConfigFileWriter and the core check', () => {
   }
 
   it('gives no verdict for a check that outlives its timeout, and stops it', async () => {
-    const outcome = await checkCoreConfig(script('slow.sh', 'exec sleep 30'), 'v2ray', configPath, 300);
+    const outcome = await checkCoreConfig(script('slow.sh', 'exec sleep 30'), 'v2ray', configPath, 300, {});
     expect(outcome).toEqual({ kind: 'inconclusive', reason: expect.stringMatching(/no verdict within 0.3 s/) });
   });
 

@@ -11,7 +11,7 @@ export type CheckOutcome =
   { kind: 'accepted' } | { kind: 'rejected'; code: number; output: string } | { kind: 'inconclusive'; reason: string };
 
 /**
- * Runs the core binary's test mode on file. The output is not buffered whole:
+ * Runs the core binary's test mode on file, in env. The output is not buffered whole:
  * only its tail is kept, so a chatty core can't fail the check by its size.
  */
 export function checkCoreConfig(
@@ -19,6 +19,7 @@ export function checkCoreConfig(
   flavor: 'xray' | 'v2ray',
   file: string,
   timeoutMs: number,
+  env: Record<string, string>,
 ): Promise<CheckOutcome> {
   const args = flavor === 'xray' ? ['run', '-test', '-c', file] : ['-test', '-config', file];
   return new Promise((resolve) => {
@@ -32,7 +33,7 @@ export function checkCoreConfig(
       clearTimeout(timer);
       resolve(outcome);
     };
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (data: Buffer) => (tail = (tail + data.toString('utf8')).slice(-OUTPUT_TAIL));
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);

@@ -103,6 +103,7 @@ export class ReconcileHarness {
         // Probes and passes run only when a test asks for them.
         probeIntervalMs: 3_600_000,
         configPath: opts.configPath,
+        binEnv: {},
         configWriteWindowMs: 1000,
       },
       sessions: {},
