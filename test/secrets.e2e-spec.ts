@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { readFileSync } from 'fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
 import { eventually, grpcCode, KeydClient } from './support/keyd.harness';
 import { startStack, Stack } from './support/stack.harness';
@@ -70,5 +71,58 @@ describe('secrets stay secret', () => {
     }
     // Nor any other UUID, in any form.
     expect(logs).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i);
+  });
+});
+
+describe("keyd's files stay private", () => {
+  let s: Stack;
+  let own: string;
+  const data = () => join(own, 'data');
+  const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
+
+  beforeAll(async () => {
+    own = mkdtempSync(join(tmpdir(), 'keyd-e2e-files-'));
+    // The core binary keyd runs for its check records the environment it was given.
+    const core = join(own, 'core.sh');
+    writeFileSync(core, `#!/bin/sh\nenv > ${join(own, 'core.env')}\nexec v2ray "$@"\n`);
+    chmodSync(core, 0o755);
+    s = await startStack({
+      name: 'files',
+      env: { KEYD_DB_PATH: join(data(), 'keyd.sqlite'), KEYD_API_TOKEN: API_TOKEN, XRAY_BIN: core },
+    });
+  });
+  afterAll(async () => {
+    await s.teardown();
+    rmSync(own, { recursive: true, force: true });
+  });
+
+  it('makes the database, its -wal and -shm files, their directory and admin.token private', () => {
+    expect({
+      dir: modeOf(data()),
+      db: modeOf(join(data(), 'keyd.sqlite')),
+      wal: modeOf(join(data(), 'keyd.sqlite-wal')),
+      shm: modeOf(join(data(), 'keyd.sqlite-shm')),
+      adminToken: modeOf(join(data(), 'admin.token')),
+    }).toEqual({ dir: '700', db: '600', wal: '600', shm: '600', adminToken: '600' });
+  });
+
+  it("keeps the core config's mode 0600 when it rewrites it, keeps .last-good private, and runs the core without keyd's tokens", async () => {
+    chmodSync(s.livePath, 0o600);
+    const api = s.keyd.client(API_TOKEN);
+    try {
+      const { key } = await api.grant('file-owner', DAY);
+      await eventually(async () => readFileSync(s.livePath, 'utf8').includes(key.email), 20_000);
+    } finally {
+      api.close();
+    }
+    expect({ config: modeOf(s.livePath), lastGood: modeOf(`${s.livePath}.last-good`) }).toEqual({
+      config: '600',
+      lastGood: '600',
+    });
+    const coreEnv = readFileSync(join(own, 'core.env'), 'utf8');
+    // The check did run, with the environment's other variables intact.
+    expect(coreEnv).toMatch(/^PATH=/m);
+    expect(coreEnv).not.toContain(API_TOKEN);
+    expect(coreEnv).not.toMatch(/^KEYD_/m);
   });
 });
