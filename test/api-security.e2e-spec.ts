@@ -138,6 +138,17 @@ describe('the APIs are safe by default', () => {
         await keyd.kill('SIGTERM');
       }
     });
+
+    it('warns at start when the admin token would cross an admin HTTP listener off loopback', async () => {
+      const keyd = await keydWith({});
+      keyd.env.KEYD_HTTP_LISTEN = `0.0.0.0:${new URL(keyd.httpUrl).port}`;
+      await keyd.start();
+      try {
+        expect(keyd.logs()).toContain('the admin token crosses a non-loopback HTTP listener in plain text');
+      } finally {
+        await keyd.kill('SIGTERM');
+      }
+    });
   });
 
   describe('admin.token read at start', () => {
