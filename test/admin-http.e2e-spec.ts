@@ -3,11 +3,69 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { promisify } from 'util';
+import { ZodObject } from 'zod/v4';
+import {
+  dataLimitSchema,
+  deviceLimitSchema,
+  grantSchema,
+  listKeysSchema,
+  openApiSchema,
+  parseCommand,
+} from '@keyd/keys';
 import { eventually } from './support/keyd.harness';
 import { allPass, nonePass, startStack, Stack } from './support/stack.harness';
 
 const TOKEN = 'admin-token-for-the-e2e-suite-0123456789';
 const DAY = 86_400;
+
+interface FieldSchema {
+  type?: string;
+  anyOf?: FieldSchema[];
+  properties?: Record<string, FieldSchema>;
+  required?: string[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  enum?: unknown[];
+}
+
+interface OpenApiDocument {
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        requestBody?: { content: Record<string, { schema: unknown }> };
+        parameters?: { name: string; in: string; required?: boolean; schema: FieldSchema }[];
+      }
+    >
+  >;
+}
+
+const accepts = (parse: () => unknown): boolean => {
+  try {
+    parse();
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Values on each side of every bound a field documents, each with whether the document says it is accepted. */
+function probes(f: FieldSchema): [unknown, boolean][] {
+  if (f.anyOf) return f.anyOf.flatMap(probes);
+  const out: [unknown, boolean][] = [];
+  if (f.minimum !== undefined) out.push([f.minimum, true], [f.minimum - 1, false]);
+  if (f.maximum !== undefined) out.push([f.maximum, true], [f.maximum + 1, false]);
+  if (f.type === 'integer') out.push([(f.minimum ?? 0) + 0.5, false]);
+  if (f.minLength !== undefined && f.minLength > 0) out.push(['x'.repeat(f.minLength - 1) || ' ', false]);
+  if (f.maxLength !== undefined) out.push(['x'.repeat(f.maxLength), true], ['x'.repeat(f.maxLength + 1), false]);
+  if (f.pattern !== undefined) out.push(['#', new RegExp(f.pattern, 'u').test('#')]);
+  if (f.enum) out.push(...f.enum.map((v): [unknown, boolean] => [v, true]), ['NOT_ONE_OF_THEM', false]);
+  return out;
+}
 
 interface Answer {
   status: number;
@@ -185,9 +243,38 @@ describe('admin HTTP API against a real core', () => {
       schemas: Record<string, unknown>;
     };
     expect(Object.values(components.securitySchemes).map((x) => x.scheme)).toContain('bearer');
-    expect(Object.keys(components.schemas)).toEqual(
-      expect.arrayContaining(['GrantBody', 'KeyJson', 'GrantJson', 'ErrorJson']),
-    );
+    expect(Object.keys(components.schemas)).toEqual(expect.arrayContaining(['KeyJson', 'GrantJson', 'ErrorJson']));
+  });
+
+  it("documents each command's fields with the rules its schema enforces", async () => {
+    const doc = (await call('GET', '/openapi.json', { token: null })).body as unknown as OpenApiDocument;
+    const body = (path: string, method: string) =>
+      doc.paths[path][method].requestBody?.content['application/json'].schema as FieldSchema;
+    const query = (path: string): FieldSchema => {
+      const params = (doc.paths[path]['get'].parameters ?? []).filter((p) => p.in === 'query');
+      return {
+        type: 'object',
+        properties: Object.fromEntries(params.map((p) => [p.name, p.schema])),
+        ...(params.some((p) => p.required) ? { required: params.filter((p) => p.required).map((p) => p.name) } : {}),
+      };
+    };
+    const commands: [string, FieldSchema, ZodObject, Record<string, unknown>][] = [
+      ['POST /v1/grants', body('/v1/grants', 'post'), grantSchema, { owner_id: 'u', duration_seconds: 60 }],
+      ['PUT data-limit', body('/v1/keys/{owner_id}/data-limit', 'put'), dataLimitSchema, { data_limit_bytes: 0 }],
+      ['PUT device-limit', body('/v1/keys/{owner_id}/device-limit', 'put'), deviceLimitSchema, { device_limit: 0 }],
+      ['GET /v1/keys', query('/v1/keys'), listKeysSchema, {}],
+    ];
+    for (const [name, served, schema, valid] of commands) {
+      // The served document is the schema's own JSON Schema, field for field.
+      expect({ name, served }).toEqual({ name, served: openApiSchema(schema) });
+      // And each documented bound is where the validation draws its line.
+      for (const [field, rules] of Object.entries(served.properties ?? {})) {
+        for (const [value, accepted] of probes(rules)) {
+          const verdict = accepts(() => parseCommand(schema, { ...valid, [field]: value }));
+          expect({ name, field, value, accepted: verdict }).toEqual({ name, field, value, accepted });
+        }
+      }
+    }
   });
 
   it('moves /metrics when grants happen', async () => {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, Clock, GrantAction, GrantResult, Key, LimitReset } from '@keyd/domain';
+import { z } from 'zod/v4';
+import { CLOCK, Clock, GrantAction, GrantResult, Key } from '@keyd/domain';
 import { KeyRepository, KeyWriter } from '@keyd/store';
 import { GrantRecorder } from './grant.recorder';
 import { KeyFactory, newSubscriptionToken } from './key.factory';
@@ -17,15 +18,7 @@ export interface GrantCommand {
   nodeGroup?: unknown;
 }
 
-interface Grant {
-  ownerId: string;
-  duration: number;
-  requestId?: string;
-  dataLimitBytes?: number;
-  limitReset?: LimitReset;
-  deviceLimit?: number;
-  nodeGroup?: string;
-}
+type Grant = z.output<typeof input.grantSchema>;
 
 interface Decision {
   key: Key;
@@ -52,16 +45,16 @@ export class GrantService {
   ) {}
 
   async grant(cmd: GrantCommand): Promise<GrantResult> {
-    const g: Grant = {
-      ownerId: input.ownerId(cmd.ownerId),
-      duration: input.durationSeconds(cmd.durationSeconds),
-      requestId: input.requestId(cmd.requestId),
-      dataLimitBytes: input.dataLimitBytes(cmd.dataLimitBytes),
-      limitReset: input.limitReset(cmd.limitReset),
-      deviceLimit: input.deviceLimit(cmd.deviceLimit),
-      nodeGroup: input.nodeGroup(cmd.nodeGroup),
-    };
-    return this.sync.exclusive(g.ownerId, async () => {
+    const g = input.parseCommand(input.grantSchema, {
+      owner_id: cmd.ownerId,
+      duration_seconds: cmd.durationSeconds,
+      request_id: cmd.requestId,
+      data_limit_bytes: cmd.dataLimitBytes,
+      data_limit_reset: cmd.limitReset,
+      device_limit: cmd.deviceLimit,
+      node_group: cmd.nodeGroup,
+    });
+    return this.sync.exclusive(g.owner_id, async () => {
       const now = this.clock.now();
       const d = await this.keys.write((tx) => this.decide(tx, g, now));
       if (d.replaced) await this.sync.applyLocked(d.replaced);
@@ -71,35 +64,35 @@ export class GrantService {
         const outcome = await this.sync.applyLocked(d.key);
         current = { ...d.key, provisioned: outcome === 'applied' };
       }
-      this.recorder.granted({ ...d, key: current, durationSeconds: g.duration, requestId: g.requestId });
+      this.recorder.granted({ ...d, key: current, durationSeconds: g.duration_seconds, requestId: g.request_id });
       return { key: current, action: d.action };
     });
   }
 
   private async decide(tx: KeyWriter, g: Grant, now: Date): Promise<Decision> {
-    if (g.requestId) {
-      const seen = await tx.findRequest(g.requestId);
+    if (g.request_id) {
+      const seen = await tx.findRequest(g.request_id);
       if (seen) {
         const same =
-          seen.ownerId === g.ownerId &&
-          seen.durationSeconds === g.duration &&
-          seen.dataLimitBytes === (g.dataLimitBytes ?? null) &&
-          seen.limitReset === (g.limitReset ?? null) &&
-          seen.deviceLimit === (g.deviceLimit ?? null);
+          seen.ownerId === g.owner_id &&
+          seen.durationSeconds === g.duration_seconds &&
+          seen.dataLimitBytes === (g.data_limit_bytes ?? null) &&
+          seen.limitReset === (g.data_limit_reset ?? null) &&
+          seen.deviceLimit === (g.device_limit ?? null);
         if (!same) throw new input.RequestIdReusedError();
         return { key: await tx.getKey(seen.keyId), action: seen.action, replayed: true };
       }
     }
     const d = await this.renewOrIssue(tx, g, now);
-    if (g.requestId)
+    if (g.request_id)
       await tx.insertRequest(
         {
-          requestId: g.requestId,
-          ownerId: g.ownerId,
-          durationSeconds: g.duration,
-          dataLimitBytes: g.dataLimitBytes ?? null,
-          limitReset: g.limitReset ?? null,
-          deviceLimit: g.deviceLimit ?? null,
+          requestId: g.request_id,
+          ownerId: g.owner_id,
+          durationSeconds: g.duration_seconds,
+          dataLimitBytes: g.data_limit_bytes ?? null,
+          limitReset: g.data_limit_reset ?? null,
+          deviceLimit: g.device_limit ?? null,
           keyId: d.key.id,
           action: d.action,
         },
@@ -110,18 +103,18 @@ export class GrantService {
 
   private async renewOrIssue(tx: KeyWriter, g: Grant, now: Date): Promise<Decision> {
     // A live key is always the owner's newest: a new one is issued only when none is live.
-    const latest = await tx.findLatestByOwner(g.ownerId);
+    const latest = await tx.findLatestByOwner(g.owner_id);
     const live = latest && (latest.status === 'ACTIVE' || latest.status === 'SUSPENDED') ? latest : null;
     if (live && live.subscriptionEnd > now) {
       // A renewal opens a new usage period, so a key suspended for data comes back with the same UUID.
       const key = await tx.update(
         live.id,
         {
-          subscriptionEnd: new Date(live.subscriptionEnd.getTime() + g.duration * 1000),
+          subscriptionEnd: new Date(live.subscriptionEnd.getTime() + g.duration_seconds * 1000),
           resetUsage: true,
-          dataLimitBytes: g.dataLimitBytes,
-          limitReset: g.limitReset,
-          deviceLimit: g.deviceLimit,
+          dataLimitBytes: g.data_limit_bytes,
+          limitReset: g.data_limit_reset,
+          deviceLimit: g.device_limit,
           status: live.status === 'SUSPENDED' ? 'ACTIVE' : undefined,
         },
         now,
@@ -137,14 +130,14 @@ export class GrantService {
     if (inherit?.subscriptionToken) await tx.update(inherit.id, { subscriptionToken: null }, now);
     const key = await tx.insertKey(
       this.factory.newKey(
-        g.ownerId,
+        g.owner_id,
         {
-          durationSeconds: g.duration,
-          dataLimitBytes: g.dataLimitBytes ?? inherit?.dataLimitBytes ?? 0,
-          limitReset: g.limitReset ?? inherit?.limitReset ?? 'none',
-          deviceLimit: g.deviceLimit ?? inherit?.deviceLimit ?? 0,
+          durationSeconds: g.duration_seconds,
+          dataLimitBytes: g.data_limit_bytes ?? inherit?.dataLimitBytes ?? 0,
+          limitReset: g.data_limit_reset ?? inherit?.limitReset ?? 'none',
+          deviceLimit: g.device_limit ?? inherit?.deviceLimit ?? 0,
           subscriptionToken: token,
-          nodeGroup: g.nodeGroup ?? inherit?.nodeGroup,
+          nodeGroup: g.node_group ?? inherit?.nodeGroup,
         },
         now,
       ),

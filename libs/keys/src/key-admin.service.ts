@@ -49,9 +49,10 @@ export class KeyAdminService {
   /** Sets or clears (0) the limit; the key is suspended or brought back at once when that changes the verdict. */
   setLimit(cmd: SetLimitCommand): Promise<Key> {
     const ownerId = input.ownerId(cmd.ownerId);
-    const limit = input.dataLimitBytes(cmd.dataLimitBytes);
-    if (limit === undefined) throw new input.RequiredFieldError('data_limit_bytes');
-    const reset = input.limitReset(cmd.limitReset);
+    const { data_limit_bytes: limit, data_limit_reset: reset } = input.parseCommand(input.dataLimitSchema, {
+      data_limit_bytes: cmd.dataLimitBytes,
+      data_limit_reset: cmd.limitReset,
+    });
     return this.changes.apply('set-limit', ownerId, 'latest', (key, now) => {
       refuseRevoked(key);
       const status = statusForUsage(key, used(key), limit, now);
@@ -62,8 +63,7 @@ export class KeyAdminService {
   /** Sets or clears (0) how many client addresses may use the key at once; open connections are judged as they come. */
   setDeviceLimit(cmd: SetDeviceLimitCommand): Promise<Key> {
     const ownerId = input.ownerId(cmd.ownerId);
-    const limit = input.deviceLimit(cmd.deviceLimit);
-    if (limit === undefined) throw new input.RequiredFieldError('device_limit');
+    const { device_limit: limit } = input.parseCommand(input.deviceLimitSchema, { device_limit: cmd.deviceLimit });
     return this.changes.apply('set-device-limit', ownerId, 'latest', (key) => {
       refuseRevoked(key);
       return key.deviceLimit === limit ? null : { deviceLimit: limit };

@@ -22,9 +22,14 @@ export class KeysService {
   }
 
   async list(cmd: ListCommand): Promise<KeyPage> {
-    const status = input.keyStatus(cmd.status);
-    const limit = input.pageSize(cmd.pageSize);
-    const afterId = input.pageToken(cmd.pageToken);
+    const q = input.parseCommand(input.listKeysSchema, {
+      status: cmd.status,
+      page_size: cmd.pageSize,
+      page_token: cmd.pageToken,
+    });
+    const { status } = q;
+    const limit = q.page_size || input.DEFAULT_PAGE_SIZE;
+    const afterId = q.page_token ?? 0;
     const rows = await this.keys.list({ status, afterId, limit: limit + 1 });
     const page = rows.slice(0, limit);
     return {

@@ -1,57 +1,11 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { KEY_STATUSES, LIMIT_RESETS } from '@keyd/domain';
 
 /*
- * The admin API's JSON shapes. Field names are the proto field names; the
- * classes exist so that the OpenAPI document is generated from the code.
+ * The admin API's JSON answers. Field names are the proto field names; the
+ * classes exist so that the OpenAPI document is generated from the code. What
+ * a request may send is described by the command schemas in @keyd/keys.
  */
-
-export class GrantBody {
-  @ApiProperty({ example: 'user-42', maxLength: 128 })
-  owner_id!: string;
-
-  @ApiProperty({ example: 2_592_000, minimum: 1, description: 'Seconds of access to add' })
-  duration_seconds!: number;
-
-  @ApiPropertyOptional({ example: 'order-9001', description: 'Idempotency key: a retry returns the first result' })
-  request_id?: string;
-
-  @ApiPropertyOptional({
-    example: 107_374_182_400,
-    minimum: 0,
-    description:
-      'Bytes (uplink plus downlink) per usage period, 0 for unlimited. Omitted: a renewal keeps the limit, a key replacing an expired one inherits it',
-  })
-  data_limit_bytes?: number;
-
-  @ApiPropertyOptional({ enum: LIMIT_RESETS, description: 'When usage returns to zero (UTC). Omitted: kept' })
-  data_limit_reset?: string;
-
-  @ApiPropertyOptional({
-    example: 3,
-    minimum: 0,
-    maximum: 256,
-    description:
-      'Client addresses that may use the key at once, 0 for unlimited. Omitted: a renewal keeps it, a key replacing an expired one inherits it',
-  })
-  device_limit?: number;
-
-  @ApiPropertyOptional({ example: 'default', description: 'The node group of a newly issued key; a renewal keeps it' })
-  node_group?: string;
-}
-
-export class DeviceLimitBody {
-  @ApiProperty({ example: 2, minimum: 0, maximum: 256, description: '0 means unlimited' })
-  device_limit!: number;
-}
-
-export class DataLimitBody {
-  @ApiProperty({ example: 1_073_741_824, minimum: 0, description: '0 means unlimited' })
-  data_limit_bytes!: number;
-
-  @ApiPropertyOptional({ enum: LIMIT_RESETS, description: 'Omitted: kept' })
-  data_limit_reset?: string;
-}
 
 export class KeyNodeJson {
   @ApiProperty() name!: string;

@@ -1,10 +1,19 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Key, KEY_STATUSES } from '@keyd/domain';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Key } from '@keyd/domain';
 import { FleetGrants, KeyNodes } from '@keyd/fleet';
-import { KeyAdminService, KeysService, KeyViews } from '@keyd/keys';
+import {
+  dataLimitSchema,
+  deviceLimitSchema,
+  grantSchema,
+  KeyAdminService,
+  KeysService,
+  KeyViews,
+  listKeysSchema,
+} from '@keyd/keys';
 import { AdminAuthGuard } from '../auth/admin-auth.guard';
-import { DataLimitBody, DeviceLimitBody, ErrorJson, GrantBody, GrantJson, KeyJson, KeyPageJson } from './key.http.dto';
+import { ErrorJson, GrantJson, KeyJson, KeyPageJson } from './key.http.dto';
+import { commandBody, commandQuery } from './command.openapi';
 import { toHttpKey } from './key.http.mapper';
 
 const body = (b: unknown): Record<string, unknown> =>
@@ -29,8 +38,9 @@ export class KeysHttpController {
 
   @Post('grants')
   @HttpCode(200)
+  @ApiBody(commandBody(grantSchema))
   @ApiOkResponse({ type: GrantJson, description: 'Issued a new key or renewed the live one' })
-  async grant(@Body() raw: GrantBody): Promise<GrantJson> {
+  async grant(@Body() raw: unknown): Promise<GrantJson> {
     const b = body(raw);
     const r = await this.grants.grant({
       ownerId: b['owner_id'],
@@ -59,9 +69,7 @@ export class KeysHttpController {
   }
 
   @Get('keys')
-  @ApiQuery({ name: 'status', required: false, enum: KEY_STATUSES })
-  @ApiQuery({ name: 'page_size', required: false, type: Number, description: '1-1000, default 100' })
-  @ApiQuery({ name: 'page_token', required: false, type: String })
+  @commandQuery(listKeysSchema)
   @ApiOkResponse({ type: KeyPageJson })
   async list(
     @Query('status') status?: string,
@@ -76,7 +84,8 @@ export class KeysHttpController {
   @ApiOkResponse({ type: KeyJson, description: 'Suspended at once if over the new limit, back if under it' })
   @ApiResponse({ status: 404, type: ErrorJson, description: 'The owner never had a key' })
   @ApiResponse({ status: 409, type: ErrorJson, description: 'The key is revoked' })
-  async setLimit(@Param('owner_id') ownerId: string, @Body() raw: DataLimitBody) {
+  @ApiBody(commandBody(dataLimitSchema))
+  async setLimit(@Param('owner_id') ownerId: string, @Body() raw: unknown) {
     const b = body(raw);
     return this.json(
       await this.admin.setLimit({ ownerId, dataLimitBytes: b['data_limit_bytes'], limitReset: b['data_limit_reset'] }),
@@ -90,7 +99,8 @@ export class KeysHttpController {
   })
   @ApiResponse({ status: 404, type: ErrorJson, description: 'The owner never had a key' })
   @ApiResponse({ status: 409, type: ErrorJson, description: 'The key is revoked' })
-  async setDeviceLimit(@Param('owner_id') ownerId: string, @Body() raw: DeviceLimitBody) {
+  @ApiBody(commandBody(deviceLimitSchema))
+  async setDeviceLimit(@Param('owner_id') ownerId: string, @Body() raw: unknown) {
     return this.json(await this.admin.setDeviceLimit({ ownerId, deviceLimit: body(raw)['device_limit'] }));
   }
 
