@@ -104,23 +104,32 @@ export class FleetSyncServer implements OnApplicationBootstrap, OnApplicationShu
     return token ? this.repo.byToken(token) : null;
   }
 
-  /** Stores acknowledgements one write at a time per node, the latest winning. */
+  /**
+   * Stores acknowledgements one write at a time per node, the latest winning.
+   * A node's entry lives only while its writes do (the stored revision only
+   * ever grows, so nothing is lost by forgetting it), so nodes come and go
+   * without leaving anything behind.
+   */
   private persistAck(node: FleetNodeRecord, rev: number): void {
     const state = this.acking.get(node.id) ?? { rev: 0, running: false };
     state.rev = Math.max(state.rev, rev);
     this.acking.set(node.id, state);
     if (state.running) return;
     state.running = true;
+    // The loop's last check and its cleanup run with no await between them, so no ack lands unwritten.
     const loop = async (): Promise<void> => {
-      let written = -1;
-      while (written < state.rev) {
-        written = state.rev;
-        await this.repo.recordAck(node.id, written, new Date());
+      try {
+        let written = -1;
+        while (written < state.rev) {
+          written = state.rev;
+          await this.repo.recordAck(node.id, written, new Date());
+        }
+      } finally {
+        state.running = false;
+        if (this.acking.get(node.id) === state) this.acking.delete(node.id);
       }
     };
-    loop()
-      .catch((e: unknown) => this.log.warn({ err: e, node: node.name }, 'cannot record an agent acknowledgement'))
-      .finally(() => (state.running = false));
+    loop().catch((e: unknown) => this.log.warn({ err: e, node: node.name }, 'cannot record an agent acknowledgement'));
   }
 
   private drained(node: FleetNodeRecord): void {
