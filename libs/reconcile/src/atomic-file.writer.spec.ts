@@ -1,4 +1,5 @@
 import {
+  mkdirSync,
   chmodSync,
   chownSync,
   mkdtempSync,
@@ -63,6 +64,14 @@ describe('atomic file writes', () => {
     chmodSync(target, 0o600);
     await install(await writeTemp(target, '{"new":true}'), target);
     expect(modeOf(target)).toBe(0o600);
+  });
+
+  it('leaves no temp file behind when the install fails', async () => {
+    const dirTarget = join(dir, 'taken');
+    mkdirSync(dirTarget);
+    const temp = await writeTemp(dirTarget, 'every uuid');
+    await expect(install(temp, dirTarget)).rejects.toThrow();
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('copies privately, whatever the source mode', async () => {

@@ -45,13 +45,19 @@ export async function install(temp: string, target: string): Promise<void> {
     if (e.code === 'ENOENT') return null;
     throw e;
   });
-  if (before) {
-    await fs.chmod(temp, before.mode & 0o7777);
-    await fs.chown(temp, before.uid, before.gid).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPERM') throw e;
-    });
+  try {
+    if (before) {
+      await fs.chmod(temp, before.mode & 0o7777);
+      await fs.chown(temp, before.uid, before.gid).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EPERM') throw e;
+      });
+    }
+    await fs.rename(temp, target);
+  } catch (e) {
+    // Each attempt has a name of its own: a failed one left behind would be one more copy of every UUID.
+    await fs.unlink(temp).catch(() => undefined);
+    throw e;
   }
-  await fs.rename(temp, target);
   const dir = await fs.open(dirname(target), 'r');
   try {
     await dir.sync();
