@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
@@ -24,7 +24,11 @@ export class StoreOpenError extends Error {
 function makePrivate(file: string): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   closeSync(openSync(file, 'a', 0o600));
-  for (const path of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(path)) chmodSync(path, 0o600);
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    // Only a file others can reach is touched, so a private file another user owns still opens.
+    const mode = statSync(path, { throwIfNoEntry: false })?.mode;
+    if (mode !== undefined && mode & 0o077) chmodSync(path, 0o600);
+  }
 }
 
 /** One SQL statement inside a unit of work: rows for a SELECT, TypeORM's result otherwise. */
