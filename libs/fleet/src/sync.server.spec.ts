@@ -1,23 +1,9 @@
 import { AppLogger } from '@keyd/observability';
 import { FleetNodeRecord, FleetRepository } from '@keyd/store';
 import { FleetSyncServer } from './sync.server';
+import { agentNode } from './testing/node.fixture';
 
-const node = (id: number): FleetNodeRecord => ({
-  id,
-  name: `node-${id}`,
-  kind: 'agent',
-  group: '',
-  publicHost: '127.0.0.1',
-  publicPort: 443,
-  link: {},
-  enabled: true,
-  draining: false,
-  ackedRev: 0,
-  resyncRev: 0,
-  lastSeenAt: null,
-  createdAt: new Date(0),
-  updatedAt: new Date(0),
-});
+const node = (id: number) => agentNode({ id, name: `node-${id}` });
 
 describe('FleetSyncServer acknowledgements', () => {
   const written: [number, number][] = [];

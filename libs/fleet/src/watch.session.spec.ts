@@ -1,28 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { ServerDuplexStream } from '@grpc/grpc-js';
 import { AppLogger } from '@keyd/observability';
-import { FleetNodeRecord, FleetRepository } from '@keyd/store';
+import { FleetRepository } from '@keyd/store';
 import { FleetHub } from './fleet.hub';
 import { FleetMetrics } from './fleet.metrics';
 import { WireAgentMessage, WireControlMessage } from './fleet.protos';
+import { agentNode } from './testing/node.fixture';
 import { WatchSession } from './watch.session';
 
-const node = (draining: boolean): FleetNodeRecord => ({
-  id: 7,
-  name: 'node-b',
-  kind: 'agent',
-  group: '',
-  publicHost: '127.0.0.1',
-  publicPort: 443,
-  link: {},
-  enabled: true,
-  draining,
-  ackedRev: 0,
-  resyncRev: 0,
-  lastSeenAt: null,
-  createdAt: new Date(0),
-  updatedAt: new Date(0),
-});
+const node = (draining: boolean) => agentNode({ draining });
 
 function session(draining: boolean) {
   const call = Object.assign(new EventEmitter(), { write: () => true, end: () => undefined });
