@@ -12,6 +12,7 @@ import { KeysGrpcController } from './grpc/keys.grpc.controller';
 import { NodesGrpcController } from './grpc/nodes.grpc.controller';
 import { ReconcileGrpcController } from './grpc/reconcile.grpc.controller';
 import { StatusGrpcController } from './grpc/status.grpc.controller';
+import { DevicesHttpController } from './http/devices.http.controller';
 import { GracefulShutdown } from './http/graceful.shutdown';
 import { HealthHttpController } from './http/health.http.controller';
 import { KeysHttpController } from './http/keys.http.controller';
@@ -32,6 +33,7 @@ import { RequestIdMiddleware } from './http/request-id.middleware';
     KeysHttpController,
     OperationsHttpController,
     NodesHttpController,
+    DevicesHttpController,
   ],
   providers: [GrpcAuthGuard, AdminAuthGuard, AdminToken, GracefulShutdown],
 })

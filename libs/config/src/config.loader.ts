@@ -50,6 +50,7 @@ function shape(c: RawConfig, env: Record<string, string | undefined>): KeydConfi
     sessions: {
       accessLog: c.XRAY_ACCESS_LOG,
       inboundPort: c.XRAY_INBOUND_PORT,
+      deviceWindowSeconds: c.KEYD_DEVICE_WINDOW_SECONDS,
     },
     reconcile: { intervalSeconds: c.KEYD_RECONCILE_INTERVAL_SECONDS },
     stats: { intervalSeconds: c.KEYD_STATS_INTERVAL_SECONDS },

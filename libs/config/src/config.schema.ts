@@ -41,6 +41,7 @@ export const configSchema = z.object({
   XRAY_BIN: optionalText,
   XRAY_ACCESS_LOG: optionalText,
   XRAY_INBOUND_PORT: int(1, 65_535).optional(),
+  KEYD_DEVICE_WINDOW_SECONDS: int(1, 86_400).default(60),
   KEYD_CONFIG_WRITE_WINDOW_MS: int(0, 600_000).default(1000),
   KEYD_RECONCILE_INTERVAL_SECONDS: int(1, 86_400).default(30),
   KEYD_CORE_PROBE_INTERVAL_MS: int(100, 60_000).default(2000),

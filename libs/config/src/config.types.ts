@@ -39,6 +39,8 @@ export interface KeydConfig {
     accessLog?: string;
     /** The managed inbound's listening port; read from the core's config file when unset. */
     inboundPort?: number;
+    /** How long a client address still counts as one of a key's devices after it was last seen connected. */
+    deviceWindowSeconds: number;
   };
   reconcile: { intervalSeconds: number };
   stats: { intervalSeconds: number };

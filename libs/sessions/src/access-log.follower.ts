@@ -31,6 +31,7 @@ export class AccessLogFollower {
   private running: Promise<void> | null = null;
   private first = true;
   private lastError: string | null = null;
+  private readAtStart = false;
   state: FollowerState = 'waiting';
 
   constructor(
@@ -41,6 +42,11 @@ export class AccessLogFollower {
 
   get error(): string | null {
     return this.lastError;
+  }
+
+  /** False while the lines handed on are the file's end as found at start, written before keyd followed it. */
+  get caughtUp(): boolean {
+    return this.readAtStart;
   }
 
   start(): void {
@@ -95,6 +101,7 @@ export class AccessLogFollower {
         this.skipping = false;
       }
       await this.drain();
+      this.readAtStart = true;
       this.state = 'following';
       this.lastError = null;
     } catch (e) {

@@ -48,6 +48,10 @@ export class SessionTable {
     if (this.byEndpoint.size > this.limits.maxEndpoints) this.remove(this.byEndpoint.keys().next().value as string);
   }
 
+  ownerOf(ip: string, port: number): string | undefined {
+    return this.byEndpoint.get(endpointKey(ip, port))?.email;
+  }
+
   endpointsOf(email: string): Endpoint[] {
     return [...(this.byEmail.get(email)?.values() ?? [])];
   }

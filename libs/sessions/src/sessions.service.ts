@@ -3,7 +3,7 @@ import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { KeyEvents } from '@keyd/keys';
 import { AppLogger, LOGGER, Metrics } from '@keyd/observability';
 import { AccessLogFollower } from './access-log.follower';
-import { parseAccessLine } from './access-log.parser';
+import { AccessEntry, parseAccessLine } from './access-log.parser';
 import { ConnectionCutter, CutError, RemoteEndpoint } from './connection.cutter';
 import { hasNetAdmin, ssInstalled } from './cut.capability';
 import { inboundPortFromConfig } from './inbound-port.reader';
@@ -25,7 +25,10 @@ export interface CutStatus {
   trackedEndpoints: number;
 }
 
-export type CutReason = 'revoked' | 'expired' | 'suspended';
+export type CutReason = 'revoked' | 'expired' | 'suspended' | 'device_limit';
+
+/** An accepted connection, and whether the log line is new (false for the lines found in the log at start). */
+export type AcceptedListener = (entry: AccessEntry, at: number, live: boolean) => void;
 
 /**
  * Closes the open connections of keys that stopped being ACTIVE. The core's
@@ -40,6 +43,7 @@ export class SessionsService implements OnApplicationBootstrap, OnModuleDestroy 
   private port: number | null = null;
   private unavailable: string | null = 'not started';
   private pruneTimer?: NodeJS.Timeout;
+  private readonly accepted: AcceptedListener[] = [];
 
   constructor(
     private readonly events: KeyEvents,
@@ -96,6 +100,16 @@ export class SessionsService implements OnApplicationBootstrap, OnModuleDestroy 
     return this.port;
   }
 
+  /** Called for every accepted connection the log names, after the endpoint is recorded. */
+  onAccepted(listener: AcceptedListener): void {
+    this.accepted.push(listener);
+  }
+
+  /** The open connections to the inbound's port (`ip|port`), or null while the port is unknown. */
+  async openEndpoints(): Promise<Set<string> | null> {
+    return this.port === null ? null : readOpenEndpoints(this.port);
+  }
+
   status(): CutStatus {
     const followerError = this.follower?.state === 'waiting' ? this.follower.error : null;
     const reason = this.unavailable ?? followerError;
@@ -141,7 +155,10 @@ export class SessionsService implements OnApplicationBootstrap, OnModuleDestroy 
     const entry = parseAccessLine(line);
     this.metrics.accessLogLines.inc({ result: entry ? 'accepted' : 'ignored' });
     if (!entry) return;
-    this.table.record(entry.email, entry.ip, entry.port, Date.now());
+    const now = Date.now();
+    this.table.record(entry.email, entry.ip, entry.port, now);
+    const live = this.follower?.caughtUp ?? false;
+    for (const listener of this.accepted) listener(entry, now, live);
   }
 
   private async prune(): Promise<void> {

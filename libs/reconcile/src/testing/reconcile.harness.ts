@@ -106,7 +106,7 @@ export class ReconcileHarness {
         binEnv: {},
         configWriteWindowMs: 1000,
       },
-      sessions: {},
+      sessions: { deviceWindowSeconds: 60 },
       reconcile: { intervalSeconds: 3600 },
       stats: { intervalSeconds: 3600 },
       requests: { retentionDays: 30 },

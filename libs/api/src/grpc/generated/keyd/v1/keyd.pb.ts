@@ -205,8 +205,8 @@ export interface Key {
   /** 0 means unlimited. */
   device_limit: number;
   /**
-   * The client addresses using the key. Reserved for device-limit
-   * enforcement; always empty for now.
+   * Left empty by this API: a key's devices are listed on the admin HTTP
+   * API, GET /v1/keys/{owner_id}/devices.
    */
   devices: Device[];
   node_group: string;
