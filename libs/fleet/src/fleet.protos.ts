@@ -2,45 +2,19 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoDir } from '@keyd/config';
+import type { AgentMessage, AgentReport, ControlMessage, DesiredKey, KeyChanges } from './generated/keyd/v1/fleet.pb';
 
-/** DesiredKey on the wire (proto field names). */
-export interface WireDesiredKey {
-  uuid: string;
-  email: string;
-  owner_id: string;
-  flow: string;
-  status: string;
-  subscription_end_ms: number;
-}
+/** DesiredKey on the wire (proto field names), as `npm run proto:gen` makes it of fleet.proto. */
+export type WireDesiredKey = DesiredKey;
+export type WireKeyChanges = KeyChanges;
+export type WireReport = AgentReport;
 
-export interface WireKeyChanges {
-  keys: WireDesiredKey[];
-  revision: number;
-  snapshot: boolean;
-  snapshot_done: boolean;
-}
-
-export interface WireReport {
-  pending_keys: number;
-  core_reachable: boolean;
-  core_uptime_seconds: number;
-  core_restarts: number;
-}
-
-/** AgentMessage: `body` names the field of the oneof that is set. */
-export interface WireAgentMessage {
-  body?: 'hello' | 'ack' | 'report' | 'drained';
-  hello?: { since_revision: number };
-  ack?: { revision: number };
-  report?: WireReport;
-  drained?: Record<string, never>;
-}
-
-export interface WireControlMessage {
-  body?: 'changes' | 'drain';
-  changes?: WireKeyChanges;
-  drain?: Record<string, never>;
-}
+/**
+ * AgentMessage and ControlMessage as proto-loader hands them over: with
+ * `oneofs: true` it also sets `body` to the name of the oneof field that is set.
+ */
+export type WireAgentMessage = AgentMessage & { body?: keyof AgentMessage };
+export type WireControlMessage = ControlMessage & { body?: keyof ControlMessage };
 
 let loaded: grpc.ServiceClientConstructor | undefined;
 
