@@ -1,13 +1,16 @@
-import { InvalidArgumentError } from '@keyd/domain';
-import { nodeGroup } from '@keyd/keys';
+import { z } from 'zod/v4';
+import { nodeGroupSchema, parseCommand } from '@keyd/keys';
 import { FleetNodePatch, NewFleetNode, NodeLink } from '@keyd/store';
 
-const NAME = /^[A-Za-z0-9._-]{1,64}$/;
-const HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})$/;
-const SECURITIES = ['', 'reality', 'tls', 'none'];
-const TYPES = ['', 'tcp', 'ws', 'grpc', 'httpupgrade', 'xhttp', 'kcp'];
-const FLOWS = ['', 'xtls-rprx-vision', 'xtls-rprx-vision-udp443'];
-const TEXT = /^[A-Za-z0-9._:/+=-]{0,256}$/;
+/*
+ * The node commands' schemas, named by the wire (proto and JSON) field names
+ * and parsed with the same parseCommand as the key commands, so a bad field
+ * gets the same INVALID_ARGUMENT / 400 naming it.
+ */
+
+const SECURITIES = ['reality', 'tls', 'none'] as const;
+const TYPES = ['tcp', 'ws', 'grpc', 'httpupgrade', 'xhttp', 'kcp'] as const;
+const FLOWS = ['xtls-rprx-vision', 'xtls-rprx-vision-udp443'] as const;
 
 /** What a caller sends to create or change a node, before validation (proto or JSON field names). */
 export interface NodeInput {
@@ -19,81 +22,84 @@ export interface NodeInput {
   enabled?: unknown;
 }
 
-export function nodeName(value: unknown, field = 'name'): string {
-  if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(field, 'is required');
-  if (!NAME.test(value)) throw new InvalidArgumentError(field, 'must be 1-64 letters, digits or . _ -');
-  return value;
-}
+export const nodeNameSchema = z
+  .string({ error: 'is required' })
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits or . _ -');
 
-function host(value: unknown): string {
-  if (typeof value !== 'string' || !HOST.test(value))
-    throw new InvalidArgumentError('public_host', 'must be a host name or an IP address');
-  return value;
-}
+const publicHostRule = z
+  .string({ error: 'must be a host name or an IP address' })
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})$/, 'must be a host name or an IP address');
 
-function port(value: unknown): number {
-  const n = typeof value === 'string' && /^\d{1,5}$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535)
-    throw new InvalidArgumentError('public_port', 'must be a port from 1 to 65535');
-  return n;
-}
+const PORT_MESSAGE = 'must be a port from 1 to 65535';
+/** A JSON number, or a string of digits as JSON clients may send it. */
+const publicPortRule = z.union(
+  [
+    z.int({ error: PORT_MESSAGE }).min(1, PORT_MESSAGE).max(65535, PORT_MESSAGE),
+    z
+      .string()
+      .regex(/^\d{1,5}$/)
+      .transform(Number)
+      .pipe(z.int().min(1, PORT_MESSAGE).max(65535, PORT_MESSAGE)),
+  ],
+  { error: PORT_MESSAGE },
+);
 
-function enabled(value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new InvalidArgumentError('enabled', 'must be true or false');
-  return value;
-}
+/** proto3 sends an unset link field as ''; it means "not set", as an omitted JSON field does. */
+const choice = <T extends readonly [string, ...string[]]>(allowed: T) =>
+  z.enum(['', ...allowed], { error: `must be one of ${allowed.join(', ')}` }).optional();
+const linkText = z
+  .string()
+  .regex(/^[A-Za-z0-9._:/+=-]{0,256}$/, 'has characters a link cannot carry')
+  .optional();
 
-function oneOf(field: string, value: unknown, allowed: string[]): string {
-  const v = value ?? '';
-  if (typeof v !== 'string' || !allowed.includes(v))
-    throw new InvalidArgumentError(field, `must be one of ${allowed.filter(Boolean).join(', ')}`);
-  return v;
-}
+const linkSchema = z
+  .object(
+    {
+      security: choice(SECURITIES),
+      type: choice(TYPES),
+      flow: choice(FLOWS),
+      sni: linkText,
+      pbk: linkText,
+      sid: linkText,
+      fp: linkText,
+    },
+    { error: 'must be an object' },
+  )
+  .refine((l) => l.security !== 'reality' || (Boolean(l.pbk) && Boolean(l.sni)), {
+    message: 'REALITY links need pbk and sni',
+    path: ['pbk'],
+  })
+  .transform((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== '' && v !== undefined)) as NodeLink);
 
-function text(field: string, value: unknown): string {
-  const v = value ?? '';
-  if (typeof v !== 'string' || !TEXT.test(v))
-    throw new InvalidArgumentError(field, 'has characters a link cannot carry');
-  return v;
-}
+export const newNodeSchema = z.object({
+  name: nodeNameSchema,
+  group: nodeGroupSchema.optional(),
+  public_host: publicHostRule,
+  public_port: publicPortRule,
+  link: linkSchema.optional(),
+  enabled: z.boolean({ error: 'must be true or false' }).optional(),
+});
 
-export function nodeLink(value: unknown): NodeLink {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new InvalidArgumentError('link', 'must be an object');
-  const l = value as Record<string, unknown>;
-  const link: NodeLink = {
-    security: oneOf('link.security', l['security'], SECURITIES),
-    type: oneOf('link.type', l['type'], TYPES),
-    flow: oneOf('link.flow', l['flow'], FLOWS),
-    sni: text('link.sni', l['sni']),
-    pbk: text('link.pbk', l['pbk']),
-    sid: text('link.sid', l['sid']),
-    fp: text('link.fp', l['fp']),
-  };
-  if (link.security === 'reality' && (!link.pbk || !link.sni))
-    throw new InvalidArgumentError('link.pbk', 'REALITY links need pbk and sni');
-  return Object.fromEntries(Object.entries(link).filter(([, v]) => v !== '')) as NodeLink;
+/** Only the fields given are changed. */
+export const nodePatchSchema = newNodeSchema.omit({ name: true }).partial();
+
+export function nodeName(value: unknown): string {
+  return parseCommand(z.object({ name: nodeNameSchema }), { name: value }).name;
 }
 
 export function newNode(input: NodeInput): NewFleetNode {
+  const n = parseCommand(newNodeSchema, { ...input });
   return {
-    name: nodeName(input.name),
-    group: nodeGroup(input.group, 'group') ?? 'default',
-    publicHost: host(input.public_host),
-    publicPort: port(input.public_port),
-    link: nodeLink(input.link),
-    enabled: input.enabled === undefined || input.enabled === null ? true : enabled(input.enabled),
+    name: n.name,
+    group: n.group ?? 'default',
+    publicHost: n.public_host,
+    publicPort: n.public_port,
+    link: n.link ?? {},
+    enabled: n.enabled ?? true,
   };
 }
 
-/** Only the fields given are changed. */
 export function nodePatch(input: NodeInput): FleetNodePatch {
-  const given = (v: unknown) => v !== undefined && v !== null;
-  return {
-    group: given(input.group) ? (nodeGroup(input.group, 'group') ?? 'default') : undefined,
-    publicHost: given(input.public_host) ? host(input.public_host) : undefined,
-    publicPort: given(input.public_port) ? port(input.public_port) : undefined,
-    link: given(input.link) ? nodeLink(input.link) : undefined,
-    enabled: given(input.enabled) ? enabled(input.enabled) : undefined,
-  };
+  const p = parseCommand(nodePatchSchema, { ...input });
+  return { group: p.group, publicHost: p.public_host, publicPort: p.public_port, link: p.link, enabled: p.enabled };
 }

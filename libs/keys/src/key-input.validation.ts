@@ -92,7 +92,7 @@ const requestIdRule = z
   .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits or . _ : -')
   .meta({ description: 'Idempotency key: a retry returns the first result', example: 'order-9001' });
 
-const nodeGroupRule = z
+export const nodeGroupSchema = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits or . _ -')
   .meta({ description: 'The node group of a newly issued key; a renewal keeps it', example: 'default' });
@@ -145,7 +145,7 @@ export const grantSchema = z.object({
       example: 3,
     })
     .optional(),
-  node_group: nodeGroupRule.optional(),
+  node_group: nodeGroupSchema.optional(),
 });
 
 export const dataLimitSchema = z.object({
@@ -188,8 +188,9 @@ export function parseCommand<S extends z.ZodObject>(schema: S, raw: Record<strin
   const result = schema.safeParse(given);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const field = String(issue.path[0]);
-  throw new InvalidArgumentError(field, reasonOf(issue, given[field]));
+  const top = String(issue.path[0]);
+  // A nested field is named by its path, as in link.security.
+  throw new InvalidArgumentError(issue.path.map(String).join('.'), reasonOf(issue, given[top]));
 }
 
 /** The JSON Schema of what a command accepts, for the OpenAPI document. */
@@ -210,10 +211,6 @@ export const ownerId = (value: unknown, name = 'owner_id'): string => field(owne
 /** Undefined when not given; 0 means unlimited. */
 export const dataLimitBytes = (value: unknown, name = 'data_limit_bytes'): number | undefined =>
   field(dataLimitBytesRule.optional(), name, value);
-
-/** A node or node group name; undefined when not given. */
-export const nodeGroup = (value: unknown, name = 'node_group'): string | undefined =>
-  field(nodeGroupRule.optional(), name, value);
 
 /** Undefined when not given. */
 export const limitReset = (value: unknown, name = 'data_limit_reset'): LimitReset | undefined =>
