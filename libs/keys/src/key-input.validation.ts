@@ -201,20 +201,30 @@ export function openApiSchema(schema: z.ZodType): Record<string, unknown> {
   return document;
 }
 
+/** Wrapping objects by rule and name: building a zod schema costs far more than parsing with one, and an import checks every row. */
+const fieldObjects = new Map<z.ZodType, Map<string, z.ZodObject>>();
+
 /** One field checked on its own, for inputs that are not a whole command (a path parameter, an import row). */
 function field<T>(schema: z.ZodType<T>, name: string, value: unknown): T {
-  return parseCommand(z.object({ [name]: schema }), { [name]: value })[name] as T;
+  let byName = fieldObjects.get(schema);
+  if (!byName) fieldObjects.set(schema, (byName = new Map()));
+  let object = byName.get(name);
+  if (!object) byName.set(name, (object = z.object({ [name]: schema })));
+  return parseCommand(object, { [name]: value })[name] as T;
 }
+
+const optionalDataLimitBytes = dataLimitBytesRule.optional();
+const optionalLimitReset = limitResetRule.optional();
 
 export const ownerId = (value: unknown, name = 'owner_id'): string => field(ownerIdSchema, name, value);
 
 /** Undefined when not given; 0 means unlimited. */
 export const dataLimitBytes = (value: unknown, name = 'data_limit_bytes'): number | undefined =>
-  field(dataLimitBytesRule.optional(), name, value);
+  field(optionalDataLimitBytes, name, value);
 
 /** Undefined when not given. */
 export const limitReset = (value: unknown, name = 'data_limit_reset'): LimitReset | undefined =>
-  field(limitResetRule.optional(), name, value);
+  field(optionalLimitReset, name, value);
 
 export class RequestIdReusedError extends InvalidArgumentError {
   constructor() {

@@ -59,7 +59,13 @@ function serviceFor(flavor: CoreFlavor, relativeService: string): grpc.ServiceCl
 
 export function coreProtos(flavor: CoreFlavor): CoreProtos {
   const { root } = loadCoreProtos();
-  const typeOf = (relativeType: string) => root.lookupType(PROTO_PREFIX + relativeType);
+  // A lookup walks the namespace tree; every add and every listing asks for the same few types.
+  const types = new Map<string, protobuf.Type>();
+  const typeOf = (relativeType: string) => {
+    let type = types.get(relativeType);
+    if (!type) types.set(relativeType, (type = root.lookupType(PROTO_PREFIX + relativeType)));
+    return type;
+  };
   return {
     handlerClient: serviceFor(flavor, 'app.proxyman.command.HandlerService'),
     statsClient: serviceFor(flavor, 'app.stats.command.StatsService'),
