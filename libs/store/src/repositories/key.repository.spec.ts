@@ -46,6 +46,63 @@ describe('KeyRepository', () => {
       ),
     );
 
+  it('answers from insertMany the keys a read of them answers, whatever their status, group, token or confirmation', async () => {
+    const base = {
+      nodeId,
+      inboundTag: 'vless-in',
+      subscriptionEnd: new Date(NOW.getTime() + 86_400_000),
+      dataLimitBytes: 0,
+      limitReset: 'none' as const,
+      deviceLimit: 0,
+      subscriptionToken: null,
+    };
+    const inserted = await keys.write((tx) =>
+      tx.insertMany(
+        [
+          {
+            ...base,
+            ownerId: 'a',
+            uuid: '00000000-0000-4000-8000-00000000000a',
+            email: 'a.mail',
+            flow: 'xtls-rprx-vision',
+            status: 'ACTIVE',
+            applied: false,
+            dataLimitBytes: 5_000,
+            limitReset: 'month',
+            deviceLimit: 2,
+            subscriptionToken: 'token-a',
+          },
+          {
+            ...base,
+            ownerId: 'b',
+            uuid: '00000000-0000-4000-8000-00000000000b',
+            email: 'b.mail',
+            flow: '',
+            status: 'EXPIRED',
+            applied: true,
+            nodeGroup: 'eu',
+          },
+          {
+            ...base,
+            ownerId: 'c',
+            uuid: '00000000-0000-4000-8000-00000000000c',
+            email: 'c.mail',
+            flow: '',
+            status: 'REVOKED',
+            applied: false,
+          },
+        ],
+        NOW,
+      ),
+    );
+    expect(inserted.map((k) => [k.ownerId, k.provisioned])).toEqual([
+      ['a', false],
+      ['b', true],
+      ['c', false],
+    ]);
+    for (const key of inserted) expect(key).toEqual(await keys.getById(key.id));
+  });
+
   it('keeps a confirmation when another job of its write batch fails and the batch runs again', async () => {
     const alice = await issue('alice', 1);
     const bob = await issue('bob', 2);
