@@ -72,10 +72,15 @@ function csv(content: string): OwnerRow[] {
       `the owners file's header (line 1) lacks ${missing.join(', ')}; columns are ${COLUMNS.join(', ')}`,
       EXIT.BAD_ARGUMENTS,
     );
+  // Each column's place, found once rather than for every field of every row.
+  const at = new Map(COLUMNS.map((c) => [c, header.indexOf(c)]));
   return body.map(({ record, info }) =>
     row(
       info.lines,
-      (c) => (header.includes(c) ? record[header.indexOf(c)] : ''),
+      (c) => {
+        const i = at.get(c) ?? -1;
+        return i < 0 ? '' : record[i];
+      },
       record.length === header.length ? '' : `${record.length} fields, the header has ${header.length}`,
     ),
   );
