@@ -1,6 +1,7 @@
 import { Stack, allPass, nonePass, startStack } from './support/stack.harness';
 import { eventually, KeydClient, ProtoKey } from './support/keyd.harness';
 import { AgentNode, fleetListen, metricValue, NodesClient, startAgentNode } from './support/fleet.harness';
+import { runKeyd } from './support/cli.harness';
 
 const DAY = 86_400;
 const NAMES = ['node-a', 'node-b', 'node-c'];
@@ -21,6 +22,7 @@ describe('fleet: a control plane and three agents with real cores', () => {
   const tokens = new Map<string, string>();
 
   const node = (name: string) => agents.get(name)!;
+  const cli = (...args: string[]) => runKeyd(args, { KEYD_GRPC_LISTEN: stack.keyd.grpcAddr });
   const passesOn = async (name: string, uuids: string[]) => node(name).probe(uuids);
   const nodeStates = (k: ProtoKey & { nodes?: { name: string; provisioned: boolean }[] }) =>
     Object.fromEntries((k.nodes ?? []).map((n) => [n.name, n.provisioned]));
@@ -39,7 +41,13 @@ describe('fleet: a control plane and three agents with real cores', () => {
     api = stack.api;
     nodes = new NodesClient(stack.keyd.grpcAddr);
     for (const name of NAMES) {
-      const created = await nodes.create(name, 4431);
+      // The last node is registered the way an operator would, with the CLI.
+      const created =
+        name === 'node-c'
+          ? await cli('node', 'add', name, '--host', '127.0.0.1', '--port', '4431', '--json').then(
+              (r) => JSON.parse(r.stdout) as { join_token: string },
+            )
+          : await nodes.create(name, 4431);
       tokens.set(name, created.join_token);
       agents.set(
         name,
@@ -72,6 +80,30 @@ describe('fleet: a control plane and three agents with real cores', () => {
     await expect(nodes.create('bad name!', 443)).rejects.toMatchObject({ code: 3 });
     await expect(nodes.create('node-x', 0)).rejects.toMatchObject({ code: 3 });
     await expect(nodes.get('nobody')).rejects.toMatchObject({ code: 5 });
+  });
+
+  it('keyd node list and get show each node as NodeManager does; node add refuses bad input with exit 2', async () => {
+    await eventually(async () => (await nodes.list()).nodes.every((n) => n.core_reachable), 10_000);
+    const listed = await cli('node', 'list', '--json');
+    expect(listed.code).toBe(0);
+    const fromCli = (JSON.parse(listed.stdout) as { nodes: { name: string; kind: string; connected: boolean }[] })
+      .nodes;
+    expect(fromCli.map((n) => [n.name, n.kind, n.connected])).toEqual([
+      ['default', 'local', true],
+      ['node-a', 'agent', true],
+      ['node-b', 'agent', true],
+      ['node-c', 'agent', true],
+    ]);
+    const table = await cli('node', 'list');
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+KIND\s+GROUP\s+ADDRESS\s+STATE/);
+    expect(table.stdout).toMatch(/^node-c\s+agent\s+default\s+127\.0\.0\.1:4431\s+connected\s+0\s+0\s+up \d+ s/m);
+    const one = await cli('node', 'get', 'node-c');
+    expect(one.stdout).toMatch(/state\s+connected/);
+    expect(one.stdout).toMatch(/core\s+reachable, up \d+ s/);
+    expect((await cli('node', 'get', 'nobody')).code).toBe(3);
+    const bad = await cli('node', 'add', 'bad name!', '--host', '127.0.0.1', '--port', '443');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('name');
   });
 
   it('shows each node, connected, with its core, in /v1/status and /v1/nodes', async () => {
@@ -187,7 +219,8 @@ describe('fleet: a control plane and three agents with real cores', () => {
   it('deleting a node drains it: its core loses every key, then the node is gone', async () => {
     const res = await api.grant('fleet-dave', DAY);
     expect(allPass(await passesOn('node-c', [res.key.uuid]))).toBe(true);
-    expect((await nodes.remove('node-c')).draining).toBe(true);
+    const removed = await cli('node', 'rm', 'node-c');
+    expect(removed.stdout.trim()).toBe('draining node-c');
     await eventually(async () => nonePass(await passesOn('node-c', [res.key.uuid])), 15_000);
     await eventually(async () => !(await nodes.list()).nodes.some((n) => n.name === 'node-c'), 15_000);
     const after = await api.get('fleet-dave');

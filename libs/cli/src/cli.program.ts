@@ -6,6 +6,7 @@ import { demoCommand } from './demo/demo.command';
 import { importCommand } from './import/import.command';
 import { Bind, keyCommands, positiveInt } from './key.commands';
 import { isServiceError } from './keyd.client';
+import { nodeCommands } from './node.commands';
 
 export interface CliHooks {
   /** Runs the daemon; resolves once it is listening. */
@@ -46,6 +47,7 @@ function program(io: CliOutput, hooks: CliHooks, contexts: CliContext[]): Comman
     .description('run the daemon (what npm start runs)')
     .action(() => hooks.serve());
   keyCommands(root, bind);
+  nodeCommands(root, bind);
   importCommand(root, bind);
   demoCommand(root, bind);
   return root;

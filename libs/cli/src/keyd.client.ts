@@ -12,11 +12,17 @@ type Duplex = (meta: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientDuplex
 
 let definition: grpc.GrpcObject | undefined;
 
-function keyManager(): grpc.ServiceClientConstructor {
+/** KeyManager for keys, NodeManager for the fleet's nodes: both served on the daemon's gRPC listener. */
+export type KeydService = 'KeyManager' | 'NodeManager';
+
+function service(name: KeydService): grpc.ServiceClientConstructor {
   definition ??= grpc.loadPackageDefinition(
-    protoLoader.loadSync([join(protoDir(), 'keyd/v1/keyd.proto')], LOADER_OPTIONS),
+    protoLoader.loadSync(
+      [join(protoDir(), 'keyd/v1/keyd.proto'), join(protoDir(), 'keyd/v1/fleet.proto')],
+      LOADER_OPTIONS,
+    ),
   );
-  return (definition as unknown as { keyd: { v1: { KeyManager: grpc.ServiceClientConstructor } } }).keyd.v1.KeyManager;
+  return (definition as unknown as { keyd: { v1: Record<KeydService, grpc.ServiceClientConstructor> } }).keyd.v1[name];
 }
 
 export interface ClientOptions {
@@ -27,15 +33,22 @@ export interface ClientOptions {
 
 /** keyd's gRPC API as the CLI uses it: one promise per call, the token as `authorization` metadata. */
 export class KeydClient {
-  private readonly client: grpc.Client;
+  private readonly clients = new Map<KeydService, grpc.Client>();
 
-  constructor(private readonly opts: ClientOptions) {
-    const Ctor = keyManager();
-    this.client = new Ctor(opts.addr, grpc.credentials.createInsecure());
-  }
+  constructor(private readonly opts: ClientOptions) {}
 
   close(): void {
-    this.client.close();
+    for (const c of this.clients.values()) c.close();
+  }
+
+  private client(name: KeydService): grpc.Client {
+    let c = this.clients.get(name);
+    if (!c) {
+      const Ctor = service(name);
+      c = new Ctor(this.opts.addr, grpc.credentials.createInsecure());
+      this.clients.set(name, c);
+    }
+    return c;
   }
 
   private metadata(): grpc.Metadata {
@@ -44,8 +57,9 @@ export class KeydClient {
     return meta;
   }
 
-  call<T>(method: string, req: unknown): Promise<T> {
-    const fn = (this.client as unknown as Record<string, Unary>)[method].bind(this.client);
+  call<T>(method: string, req: unknown, on: KeydService = 'KeyManager'): Promise<T> {
+    const client = this.client(on);
+    const fn = (client as unknown as Record<string, Unary>)[method].bind(client);
     return new Promise<T>((resolve, reject) =>
       fn(req, this.metadata(), { deadline: Date.now() + this.opts.timeoutMs }, (err, res) =>
         err ? reject(err) : resolve(res as T),
@@ -55,7 +69,8 @@ export class KeydClient {
 
   /** A bidirectional stream; no deadline, since an import of many rows takes as long as it takes. */
   stream(method: string): grpc.ClientDuplexStream<unknown, unknown> {
-    const fn = (this.client as unknown as Record<string, Duplex>)[method].bind(this.client);
+    const client = this.client('KeyManager');
+    const fn = (client as unknown as Record<string, Duplex>)[method].bind(client);
     return fn(this.metadata(), {});
   }
 }

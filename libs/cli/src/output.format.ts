@@ -1,4 +1,4 @@
-import { WireKey, WireReconcileReport, WireStatus, WireTimestamp } from './wire.types';
+import { WireKey, WireNode, WireReconcileReport, WireStatus, WireTimestamp } from './wire.types';
 
 const isTimestamp = (v: unknown): v is WireTimestamp =>
   typeof v === 'object' && v !== null && Object.keys(v).sort().join() === 'nanos,seconds';
@@ -110,4 +110,56 @@ export function statusBlock(s: WireStatus): string {
     ['last pass', s.last_reconcile ? `${when(s.last_reconcile_at)}: ${reportLine(s.last_reconcile)}` : 'none yet'],
     ['config file', file],
   ]);
+}
+
+/** The node's link as the subscription builds it; an empty field follows the control plane's KEYD_LINK_* default. */
+function linkLine(n: WireNode): string {
+  const l = n.link;
+  const parts = l
+    ? (['security', 'type', 'flow', 'sni', 'pbk', 'sid', 'fp'] as const).filter((f) => l[f]).map((f) => `${f}=${l[f]}`)
+    : [];
+  return parts.length ? parts.join(' ') : "the control plane's defaults";
+}
+
+/** A node the control plane knows only through its agent's reports; the local one shows the same way. */
+function coreLine(n: WireNode): string {
+  if (!n.core_reachable) return 'UNREACHABLE';
+  return `reachable, up ${n.core_uptime_seconds} s, ${n.core_restarts} restarts detected`;
+}
+
+function stateOf(n: WireNode): string {
+  if (n.draining) return 'draining';
+  if (!n.enabled) return 'disabled';
+  return n.connected ? 'connected' : 'disconnected';
+}
+
+export function nodeBlock(n: WireNode): string {
+  return block([
+    ['node', `${n.name} (${n.kind}, group ${n.group})`],
+    ['address', `${n.public_host}:${n.public_port}`],
+    ['link', linkLine(n)],
+    ['state', stateOf(n)],
+    ['last seen', when(n.last_seen)],
+    ['revision', `${n.acked_revision} acknowledged, ${n.revision_lag} behind`],
+    ['pending', `${n.pending_keys} keys its core has not confirmed`],
+    ['core', coreLine(n)],
+  ]);
+}
+
+export function nodeTable(nodes: WireNode[]): string {
+  return table(
+    ['NAME', 'KIND', 'GROUP', 'ADDRESS', 'STATE', 'LAG', 'PENDING', 'CORE', 'RESTARTS', 'LAST SEEN'],
+    nodes.map((n) => [
+      n.name,
+      n.kind,
+      n.group,
+      `${n.public_host}:${n.public_port}`,
+      stateOf(n),
+      String(n.revision_lag),
+      String(n.pending_keys),
+      n.core_reachable ? `up ${n.core_uptime_seconds} s` : 'UNREACHABLE',
+      String(n.core_restarts),
+      n.last_seen ? iso(n.last_seen) : '-',
+    ]),
+  );
 }

@@ -58,3 +58,37 @@ export interface WireStatus {
     last_error: string;
   };
 }
+
+export interface WireNodeLink {
+  security: string;
+  type: string;
+  flow: string;
+  sni: string;
+  pbk: string;
+  sid: string;
+  fp: string;
+}
+
+export interface WireNode {
+  name: string;
+  group: string;
+  public_host: string;
+  public_port: number;
+  link: WireNodeLink | null;
+  enabled: boolean;
+  kind: string;
+  connected: boolean;
+  last_seen: WireTimestamp | null;
+  acked_revision: number;
+  revision_lag: number;
+  pending_keys: number;
+  core_reachable: boolean;
+  core_uptime_seconds: number;
+  core_restarts: number;
+  draining: boolean;
+}
+
+export interface WireCreatedNode {
+  node: WireNode;
+  join_token: string;
+}
