@@ -1,0 +1,38 @@
+import 'reflect-metadata';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { FleetCa } from './fleet.ca';
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+async function csr(name: string): Promise<string> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const req = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${name}`, keys, signingAlgorithm: ALG });
+  return req.toString('pem');
+}
+
+describe('FleetCa', () => {
+  const now = new Date();
+  let dir: string;
+  beforeEach(async () => (dir = await fs.mkdtemp(join(tmpdir(), 'keyd-ca-'))));
+  afterEach(() => fs.rm(dir, { recursive: true, force: true }));
+
+  it('is created once, its key private, and reopened with the same fingerprint', async () => {
+    const ca = await FleetCa.openOrCreate(dir, now);
+    expect((await fs.stat(join(dir, 'fleet-ca.key'))).mode & 0o777).toBe(0o600);
+    const again = await FleetCa.openOrCreate(dir, now);
+    expect(again.fingerprint).toBe(ca.fingerprint);
+    expect(again.signed(await again.signClient(await csr('a'), 'a', now), now)).toBe(true);
+  });
+
+  it('signs client requests, and refuses certificates of another CA', async () => {
+    const ca = await FleetCa.openOrCreate(dir, now);
+    const other = await FleetCa.openOrCreate(join(dir, 'other'), now);
+    const cert = await ca.signClient(await csr('n1'), 'n1', now);
+    expect(ca.signed(cert, now)).toBe(true);
+    expect(other.signed(cert, now)).toBe(false);
+  });
+});
