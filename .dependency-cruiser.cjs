@@ -152,10 +152,15 @@ module.exports = {
       name: 'sockets-only-in-transports',
       severity: 'error',
       comment:
-        'Listening sockets live in libs/api, and in the public subscription listener (libs/subscription/src/*.server.ts), a bare node:http server so that nothing but /sub/{token} is ever served on that address. The demo finds free loopback ports by binding port 0 for a moment (libs/cli/src/demo/ports.finder.ts); it serves nothing.',
+        'Listening sockets live in libs/api, and in the public subscription listener (libs/subscription/src/*.server.ts), a bare node:http server so that nothing but /sub/{token} is ever served on that address. The demo finds free loopback ports by binding port 0 for a moment (libs/cli/src/demo/ports.finder.ts); it serves nothing. An agent reads its control plane\'s CA from one TLS handshake before it trusts it (libs/fleet/src/agent.credentials.ts); it listens on nothing and sends nothing on that connection.',
       from: {
         path: '^libs/',
-        pathNot: ['^libs/api/', '^libs/subscription/src/[^/]+\\.server\\.ts$', '^libs/cli/src/demo/ports\\.finder\\.ts$'],
+        pathNot: [
+          '^libs/api/',
+          '^libs/subscription/src/[^/]+\\.server\\.ts$',
+          '^libs/cli/src/demo/ports\\.finder\\.ts$',
+          '^libs/fleet/src/agent\\.credentials\\.ts$',
+        ],
       },
       to: { dependencyTypes: ['core'], path: '^(node:)?(http|https|http2|net|tls|dgram)$' },
     },

@@ -28,12 +28,23 @@ describe('loadConfig', () => {
       KEYD_API_TOKEN: 'secret-api-token-0123456',
     };
     expect(
-      loadConfig({ ...env, KEYD_JOIN_TOKEN: 'join-token-0123456789', KEYD_ADMIN_TOKEN: 'admin-token-0123456789' }).core
-        .binEnv,
+      loadConfig({
+        ...env,
+        KEYD_JOIN_TOKEN: `keyd1.${'s'.repeat(43)}.${'f'.repeat(64)}`,
+        KEYD_ADMIN_TOKEN: 'admin-token-0123456789',
+      }).core.binEnv,
     ).toEqual({
       PATH: '/usr/bin',
       XRAY_LOCATION_ASSET: '/usr/share/xray',
     });
+  });
+
+  it('refuses a join token that is not one CreateNode answers with, naming the variable', () => {
+    const agent = { KEYD_ROLE: 'agent', KEYD_CONTROL_ADDR: '127.0.0.1:7443' };
+    expect(() => loadConfig({ ...agent, KEYD_JOIN_TOKEN: 'join-token-0123456789' })).toThrow(/KEYD_JOIN_TOKEN/);
+    expect(
+      loadConfig({ ...agent, KEYD_JOIN_TOKEN: `keyd1.${'s'.repeat(43)}.${'f'.repeat(64)}` }).fleet.joinToken,
+    ).toMatch(/^keyd1\./);
   });
 
   it('treats an empty variable as unset', () => {

@@ -105,7 +105,13 @@ export const configSchema = z.object({
   KEYD_FLEET_LISTEN: optionalText.pipe(hostPort.optional()),
   KEYD_GRANT_NODE_WAIT_MS: int(0, 60_000).default(2000),
   KEYD_CONTROL_ADDR: optionalText.pipe(hostPort.optional()),
-  KEYD_JOIN_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  // keyd1.<secret>.<CA fingerprint>, as CreateNode answers it.
+  KEYD_JOIN_TOKEN: optionalText.pipe(
+    z
+      .string()
+      .regex(/^keyd1\.[A-Za-z0-9_-]{43}\.[0-9a-f]{64}$/, 'must be the join token CreateNode answered with (keyd1.…)')
+      .optional(),
+  ),
   XRAY_REALITY_FINGERPRINT: z
     .enum(['chrome', 'firefox', 'safari', 'ios', 'android', 'edge', '360', 'qq', 'random', 'randomized'])
     .default('chrome'),

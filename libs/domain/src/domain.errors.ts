@@ -33,7 +33,7 @@ export class ConflictError extends DomainError {
 
 export class UnauthenticatedError extends DomainError {
   readonly code = 'UNAUTHENTICATED';
-  constructor() {
-    super('missing or invalid bearer token');
+  constructor(message = 'missing or invalid bearer token') {
+    super(message);
   }
 }

@@ -3,12 +3,15 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { CoreMonitor } from '@keyd/reconcile';
+import { AgentCredentials, EnrollmentRefusedError } from './agent.credentials';
 import { nodeSyncService, WireAgentMessage, WireControlMessage, WireDesiredKey } from './fleet.protos';
 import { ReplicaApplier } from './replica.applier';
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5000;
 const REPORT_MS = 1000;
+/** A refused token or a foreign CA needs the operator; asking again now and then costs nothing. */
+const REFUSED_RETRY_MS = 30_000;
 
 type Stream = grpc.ClientDuplexStream<WireAgentMessage, WireControlMessage>;
 
@@ -35,15 +38,32 @@ export class AgentLink implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly applier: ReplicaApplier,
     private readonly monitor: CoreMonitor,
     @Inject(LOGGER) private readonly log: AppLogger,
-    @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'fleet'>,
+    @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'fleet' | 'db'>,
   ) {}
 
   onApplicationBootstrap(): void {
-    const Service = nodeSyncService();
-    this.client = new Service(this.config.fleet.controlAddr ?? '', grpc.credentials.createInsecure());
-    this.connect();
     this.reportTimer = setInterval(() => this.tick(), REPORT_MS);
     this.reportTimer.unref();
+    this.establish();
+  }
+
+  /** Enrolls first if this node has no certificate yet; the node enforces its local copy meanwhile. */
+  private establish(): void {
+    if (this.stopped) return;
+    const addr = this.config.fleet.controlAddr ?? '';
+    new AgentCredentials(addr, this.config.fleet.joinToken ?? '', this.config.db.path)
+      .channel()
+      .then((credentials) => {
+        if (this.stopped) return;
+        const Service = nodeSyncService();
+        this.client = new Service(addr, credentials);
+        this.connect();
+      })
+      .catch((e: unknown) => {
+        const refused = e instanceof EnrollmentRefusedError;
+        this.log.error({ err: e, control_addr: addr }, refused ? 'enrollment refused' : 'cannot enroll yet');
+        this.retryTimer = setTimeout(() => this.establish(), refused ? REFUSED_RETRY_MS : RETRY_MAX_MS);
+      });
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -57,10 +77,8 @@ export class AgentLink implements OnApplicationBootstrap, OnApplicationShutdown 
 
   private connect(): void {
     if (this.stopped || !this.client) return;
-    const meta = new grpc.Metadata();
-    meta.set('authorization', `Bearer ${this.config.fleet.joinToken ?? ''}`);
-    const watch = (this.client as unknown as { Watch: (m: grpc.Metadata) => Stream }).Watch.bind(this.client);
-    const stream = watch(meta);
+    const watch = (this.client as unknown as { Watch: () => Stream }).Watch.bind(this.client);
+    const stream = watch();
     this.stream = stream;
     this.snapshotParts = [];
     stream.on('data', (m: WireControlMessage) => this.enqueue(stream, m));

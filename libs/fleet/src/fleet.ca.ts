@@ -6,6 +6,9 @@ import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
+/** The agent link's server certificate, as the agent checks it: it carries no host name. */
+export const CONTROL_PLANE_CN = 'keyd control plane';
+
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
 
@@ -82,7 +85,7 @@ export class FleetCa {
   async serverCert(now: Date): Promise<{ certPem: string; keyPem: string }> {
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const certPem = await this.issue(
-      'keyd control plane',
+      CONTROL_PLANE_CN,
       new x509.PublicKey(await webcrypto.subtle.exportKey('spki', keys.publicKey)),
       now,
       [x509.ExtendedKeyUsage.serverAuth],

@@ -3,6 +3,7 @@ import { KeysModule } from '@keyd/keys';
 import { ReconcileModule } from '@keyd/reconcile';
 import { AgentLink } from './agent.link';
 import { FleetGrants } from './fleet-grants.service';
+import { FleetAuthority } from './fleet.authority';
 import { FleetHub } from './fleet.hub';
 import { FleetMetrics } from './fleet.metrics';
 import { KeyNodes } from './key-nodes.service';
@@ -15,7 +16,17 @@ import { FleetSyncServer } from './sync.server';
 /** The control plane's side: nodes, the agent link, grants that wait for the nodes, and keys' node lists. */
 @Module({
   imports: [KeysModule, ReconcileModule],
-  providers: [FleetHub, FleetMetrics, NodeDirectory, NodeService, NodeSupport, KeyNodes, FleetGrants, FleetSyncServer],
+  providers: [
+    FleetAuthority,
+    FleetHub,
+    FleetMetrics,
+    NodeDirectory,
+    NodeService,
+    NodeSupport,
+    KeyNodes,
+    FleetGrants,
+    FleetSyncServer,
+  ],
   exports: [NodeService, KeyNodes, FleetGrants],
 })
 export class FleetControlModule {}

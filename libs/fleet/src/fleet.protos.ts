@@ -2,12 +2,22 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoDir } from '@keyd/config';
-import type { AgentMessage, AgentReport, ControlMessage, DesiredKey, KeyChanges } from './generated/keyd/v1/fleet.pb';
+import type {
+  AgentMessage,
+  AgentReport,
+  ControlMessage,
+  DesiredKey,
+  EnrollRequest,
+  EnrollResponse,
+  KeyChanges,
+} from './generated/keyd/v1/fleet.pb';
 
 /** DesiredKey on the wire (proto field names), as `npm run proto:gen` makes it of fleet.proto. */
 export type WireDesiredKey = DesiredKey;
 export type WireKeyChanges = KeyChanges;
 export type WireReport = AgentReport;
+export type WireEnrollRequest = EnrollRequest;
+export type WireEnrollResponse = EnrollResponse;
 
 /**
  * AgentMessage and ControlMessage as proto-loader hands them over: with

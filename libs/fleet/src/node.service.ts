@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { CLOCK, Clock, ConflictError, InvalidArgumentError, NotFoundError } from '@keyd/domain';
 import { FleetNodeRecord, FleetRepository } from '@keyd/store';
@@ -8,9 +7,6 @@ import { NodeInput, newNode, nodeName, nodePatch } from './node-input.validation
 import { NodeDirectory } from './node.directory';
 import { NodeSupport } from './node.support';
 import { CreatedNode, NodeView } from './node.views';
-
-/** 256 random bits, URL-safe. */
-const newJoinToken = () => randomBytes(32).toString('base64url');
 
 /** CreateNode, ListNodes, GetNode, UpdateNode, DeleteNode. */
 @Injectable()
@@ -40,8 +36,8 @@ export class NodeService implements OnModuleInit {
 
   async create(input: NodeInput): Promise<CreatedNode> {
     const node = newNode(input);
-    const token = newJoinToken();
-    const created = await this.repo.create(node, token, this.clock.now());
+    const { secret, token } = this.support.authority.newJoinToken();
+    const created = await this.repo.create(node, secret, this.clock.now());
     if (!created) throw new ConflictError(`a node named ${JSON.stringify(node.name)} exists`);
     this.directory.invalidate();
     this.support.log.info({ event: 'node_create', node: created.name, group: created.group }, 'node created');

@@ -3,8 +3,9 @@ import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { CoreMonitor } from '@keyd/reconcile';
 import { KeyRepository } from '@keyd/store';
+import { FleetAuthority } from './fleet.authority';
 
-/** What node views read besides the fleet: the local core and its keys, the link defaults, the log. */
+/** What node views read besides the fleet: the local core and its keys, the link defaults, the log, the CA. */
 @Injectable()
 export class NodeSupport {
   constructor(
@@ -12,5 +13,6 @@ export class NodeSupport {
     readonly keys: KeyRepository,
     @Inject(KEYD_CONFIG) readonly config: Pick<KeydConfig, 'link'>,
     @Inject(LOGGER) readonly log: AppLogger,
+    readonly authority: FleetAuthority,
   ) {}
 }

@@ -16,7 +16,7 @@ describe('FleetSyncServer acknowledgements', () => {
       }),
   } as unknown as FleetRepository;
   const log = { info: jest.fn(), warn: jest.fn(), error: jest.fn() } as unknown as AppLogger;
-  const server = new FleetSyncServer(repo, {} as never, {} as never, {} as never, {} as never, log, {
+  const server = new FleetSyncServer(repo, {} as never, {} as never, {} as never, {} as never, {} as never, log, {
     fleet: {} as never,
   });
   const persistAck = (n: FleetNodeRecord, rev: number) => server['persistAck'](n, rev);

@@ -3,18 +3,34 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { KeyEvents } from '@keyd/keys';
 import { AppLogger, LOGGER } from '@keyd/observability';
+import { DomainError } from '@keyd/domain';
 import { FleetNodeRecord, FleetRepository } from '@keyd/store';
+import { FleetAuthority } from './fleet.authority';
 import { FleetHub } from './fleet.hub';
 import { FleetMetrics } from './fleet.metrics';
-import { nodeSyncService, WireAgentMessage, WireControlMessage } from './fleet.protos';
+import {
+  nodeSyncService,
+  WireAgentMessage,
+  WireControlMessage,
+  WireEnrollRequest,
+  WireEnrollResponse,
+} from './fleet.protos';
 import { NodeDirectory } from './node.directory';
 import { WatchSession } from './watch.session';
 
 const KEEPALIVE_MS = 2000;
 
+/** The statuses an enrollment's refusals answer with; anything else is the server's own failure. */
+const ENROLL_STATUS: Partial<Record<DomainError['code'], grpc.status>> = {
+  UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+};
+
 /**
  * The agent link: a gRPC server of its own (KEYD_FLEET_LISTEN), apart from the
- * API the bot uses. An agent proves which node it is with its join token.
+ * API the bot uses, over TLS from the fleet CA. An agent trades its join token
+ * for a client certificate once (Enroll), and proves which node it is with
+ * that certificate on every Watch.
  */
 @Injectable()
 export class FleetSyncServer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -24,6 +40,7 @@ export class FleetSyncServer implements OnApplicationBootstrap, OnApplicationShu
 
   constructor(
     private readonly repo: FleetRepository,
+    private readonly authority: FleetAuthority,
     private readonly directory: NodeDirectory,
     private readonly hub: FleetHub,
     private readonly metrics: FleetMetrics,
@@ -51,10 +68,20 @@ export class FleetSyncServer implements OnApplicationBootstrap, OnApplicationShu
           call.destroy(e instanceof Error ? e : new Error(String(e)));
         });
       },
+      Enroll: (
+        call: grpc.ServerUnaryCall<WireEnrollRequest, WireEnrollResponse>,
+        done: grpc.sendUnaryData<WireEnrollResponse>,
+      ) => {
+        this.enroll(call.request).then(
+          (r) => done(null, r),
+          (e: unknown) => done(this.enrollError(e)),
+        );
+      },
     });
+    const credentials = await this.authority.serverCredentials();
     const addr = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
     await new Promise<void>((resolve, reject) =>
-      server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())),
+      server.bindAsync(addr, credentials, (e) => (e ? reject(e) : resolve())),
     );
     this.server = server;
     this.log.info({ listen }, 'agent link listening');
@@ -82,10 +109,23 @@ export class FleetSyncServer implements OnApplicationBootstrap, OnApplicationShu
     });
   }
 
+  private async enroll(req: WireEnrollRequest): Promise<WireEnrollResponse> {
+    const r = await this.authority.enroll(req.join_token, req.csr_pem);
+    this.log.info({ event: 'node_enroll', node: r.nodeName }, 'agent enrolled');
+    return { node_name: r.nodeName, certificate_pem: r.certificatePem, ca_pem: r.caPem };
+  }
+
+  private enrollError(e: unknown): Partial<grpc.ServiceError> {
+    const code = e instanceof DomainError ? ENROLL_STATUS[e.code] : undefined;
+    if (code !== undefined) return { code, details: (e as Error).message };
+    this.log.error({ err: e }, 'enrollment failed');
+    return { code: grpc.status.INTERNAL, details: 'enrollment failed' };
+  }
+
   private async watch(call: grpc.ServerDuplexStream<WireAgentMessage, WireControlMessage>): Promise<void> {
-    const node = await this.authenticate(call.metadata);
+    const node = await this.authority.nodeOf(call as grpc.ServerDuplexStream<unknown, unknown>);
     if (!node) {
-      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'unknown node credentials' });
+      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'no client certificate of an enrolled node' });
       return;
     }
     new WatchSession(node, call, {
@@ -96,12 +136,6 @@ export class FleetSyncServer implements OnApplicationBootstrap, OnApplicationShu
       onAck: (n, rev) => this.persistAck(n, rev),
       onDrained: (n) => this.drained(n),
     }).run();
-  }
-
-  private async authenticate(meta: grpc.Metadata): Promise<FleetNodeRecord | null> {
-    const header = meta.get('authorization')[0];
-    const token = typeof header === 'string' ? /^Bearer (.+)$/.exec(header)?.[1] : undefined;
-    return token ? this.repo.byToken(token) : null;
   }
 
   /**

@@ -5,6 +5,7 @@ import { DeviceLimit1764330000000 } from './1764330000000-device-limit.migration
 import { CountedKeys1764345000000 } from './1764345000000-counted-keys.migration';
 import { Fleet1764360000000 } from './1764360000000-fleet.migration';
 import { ConfigFileStamp1764370000000 } from './1764370000000-config-file-stamp.migration';
+import { NodeCertificates1764380000000 } from './1764380000000-node-certificates.migration';
 
 export const migrations = [
   InitialSchema1764300000000,
@@ -14,4 +15,5 @@ export const migrations = [
   CountedKeys1764345000000,
   Fleet1764360000000,
   ConfigFileStamp1764370000000,
+  NodeCertificates1764380000000,
 ];

@@ -106,8 +106,32 @@ export class FleetRepository {
   }
 
   /** The agent node a join token belongs to; the digest is compared by SQLite's index, never the token itself. */
-  async byToken(token: string): Promise<FleetNodeRecord | null> {
-    const [row] = await this.rows(`SELECT * FROM nodes WHERE token_hash = ? AND kind = 'agent'`, [tokenDigest(token)]);
+  /** The agent node whose join token (its secret part) this is, while it is unused. */
+  async byJoinToken(secret: string): Promise<FleetNodeRecord | null> {
+    const [row] = await this.rows(`SELECT * FROM nodes WHERE token_hash = ? AND kind = 'agent'`, [tokenDigest(secret)]);
+    return row ? toNode(row) : null;
+  }
+
+  /**
+   * Trades a join token for the agent's certificate: the token is cleared and
+   * the certificate recorded in one statement, so only one caller ever wins
+   * it. Null when the token is unknown or already used.
+   */
+  async claimJoinToken(token: string, certSha256: string, now: Date): Promise<FleetNodeRecord | null> {
+    return internalsOf(this.db).writes.run(async (m) => {
+      // Lower case on purpose: TypeORM runs statements starting with "UPDATE " without returning rows.
+      const rows = (await m.query(
+        `update nodes SET token_hash = NULL, cert_sha256 = ?, updated_at = ?
+         WHERE token_hash = ? AND kind = 'agent' RETURNING *`,
+        [certSha256, now.getTime(), tokenDigest(token)],
+      )) as NodeRow[];
+      return rows[0] ? toNode(rows[0]) : null;
+    });
+  }
+
+  /** The node an enrolled agent's client certificate belongs to. */
+  async byCertificate(certSha256: string): Promise<FleetNodeRecord | null> {
+    const [row] = await this.rows(`SELECT * FROM nodes WHERE cert_sha256 = ? AND kind = 'agent'`, [certSha256]);
     return row ? toNode(row) : null;
   }
 

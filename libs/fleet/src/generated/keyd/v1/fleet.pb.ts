@@ -11,6 +11,23 @@ export const protobufPackage = "keyd.v1";
 
 export const protobufFileName = "keyd/v1/fleet.proto";
 
+export interface EnrollRequest {
+  /** The token CreateNode answered with. */
+  join_token: string;
+  /** A PKCS#10 request (PEM) for the agent's own key, which never leaves the node. */
+  csr_pem: string;
+}
+
+export interface EnrollResponse {
+  node_name: string;
+  /**
+   * The agent's certificate (PEM), and the CA that signed it and the link's
+   * server certificate.
+   */
+  certificate_pem: string;
+  ca_pem: string;
+}
+
 export interface NodeLinkParams {
   /** reality, tls or none; empty follows the control plane's KEYD_LINK_SECURITY. */
   security: string;

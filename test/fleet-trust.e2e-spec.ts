@@ -1,0 +1,157 @@
+import { execFileSync } from 'child_process';
+import { createHash, X509Certificate } from 'crypto';
+import { readFileSync, statSync } from 'fs';
+import { join } from 'path';
+import type { PeerCertificate } from 'tls';
+import * as grpc from '@grpc/grpc-js';
+import { makeTestPki, TestPki } from './support/certs.harness';
+import { fleetListen, NodesClient, startAgentNode } from './support/fleet.harness';
+import { eventually, keydPackage } from './support/keyd.harness';
+import { Stack, startStack } from './support/stack.harness';
+
+type Unary = (req: unknown, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: unknown) => void) => void;
+type NodeSyncClient = grpc.Client & { Enroll: Unary; Watch: () => grpc.ClientDuplexStream<unknown, unknown> };
+
+/** The control plane's certificate names no host: it is checked against the pinned CA and its CN. */
+const controlPlaneOnly = (_host: string, cert: PeerCertificate) =>
+  cert.subject?.CN === 'keyd control plane' ? undefined : new Error(`unexpected certificate ${cert.subject?.CN}`);
+
+/**
+ * The agent link's trust: the CA the control plane made at first start, join
+ * tokens that carry its fingerprint and enroll one agent once, and Watch
+ * only for a client certificate the CA issued to an enrolled node.
+ */
+describe('fleet trust: enrollment, single-use tokens and mutual TLS', () => {
+  let stack: Stack;
+  let nodes: NodesClient;
+  let controlAddr: string;
+  let caPem: Buffer;
+  let pki: TestPki;
+
+  const sync = (creds: grpc.ChannelCredentials): NodeSyncClient => {
+    const pkg = keydPackage() as unknown as { keyd: { v1: { NodeSync: grpc.ServiceClientConstructor } } };
+    return new pkg.keyd.v1.NodeSync(controlAddr, creds) as unknown as NodeSyncClient;
+  };
+  const pinned = (key: Buffer | null = null, cert: Buffer | null = null) =>
+    grpc.credentials.createSsl(caPem, key, cert, { checkServerIdentity: controlPlaneOnly });
+  /** A certificate request for a fresh key, as an agent makes one. */
+  const csr = (name: string): { csr: string; key: Buffer } => {
+    const key = join(stack.dir, `${name}.key`);
+    const out = join(stack.dir, `${name}.csr`);
+    execFileSync('openssl', [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      '/CN=keyd agent',
+      '-keyout',
+      key,
+      '-out',
+      out,
+    ]);
+    return { csr: readFileSync(out, 'utf8'), key: readFileSync(key) };
+  };
+  const enroll = (token: string, request: string) => {
+    const client = sync(pinned());
+    return new Promise<{ node_name: string; certificate_pem: string }>((resolve, reject) =>
+      client.Enroll({ join_token: token, csr_pem: request }, { deadline: Date.now() + 10_000 }, (e, r) => {
+        client.close();
+        return e ? reject(e) : resolve(r as { node_name: string; certificate_pem: string });
+      }),
+    );
+  };
+  /** Opens Watch and answers the status the control plane ends it with. */
+  const watchStatus = (client: NodeSyncClient) =>
+    new Promise<number>((resolve) => {
+      const call = client.Watch();
+      call.on('data', () => undefined);
+      call.on('error', (e: grpc.ServiceError) => resolve(e.code));
+      call.write({ hello: { since_revision: 0 } });
+    });
+  const connected = async (name: string) => (await nodes.list()).nodes.find((n) => n.name === name)?.connected === true;
+
+  beforeAll(async () => {
+    controlAddr = await fleetListen();
+    stack = await startStack({ name: 'fleet-trust', env: { KEYD_FLEET_LISTEN: controlAddr } });
+    nodes = new NodesClient(stack.keyd.grpcAddr);
+    caPem = readFileSync(join(stack.dir, 'fleet-ca.crt'));
+    pki = makeTestPki(stack.dir);
+  }, 60_000);
+
+  afterAll(async () => {
+    nodes?.close();
+    await stack?.teardown();
+  });
+
+  it('keeps the CA key private, and puts the CA fingerprint in every join token', async () => {
+    const mode = statSync(join(stack.dir, 'fleet-ca.key')).mode & 0o777;
+    expect(mode).toBe(0o600);
+    const fingerprint = createHash('sha256').update(new X509Certificate(caPem).raw).digest('hex');
+    const { join_token } = await nodes.create('node-fp', 4431);
+    expect(join_token).toMatch(new RegExp(`^keyd1\\.[A-Za-z0-9_-]{43}\\.${fingerprint}$`));
+  });
+
+  it('a join token enrolls one agent, once: a second enrollment and a second agent with it are refused', async () => {
+    const { join_token } = await nodes.create('node-a', 4431);
+    const first = await startAgentNode({
+      dir: stack.dir,
+      name: 'node-a',
+      controlAddr,
+      joinToken: join_token,
+      target: stack.target,
+    });
+    await eventually(() => connected('node-a'), 15_000);
+    expect(readFileSync(join(stack.dir, 'node-a', 'agent.crt'), 'utf8')).toContain('BEGIN CERTIFICATE');
+
+    await expect(enroll(join_token, csr('again').csr)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+
+    const copy = await startAgentNode({
+      dir: stack.dir,
+      name: 'node-a-copy',
+      controlAddr,
+      joinToken: join_token,
+      target: stack.target,
+    });
+    await eventually(async () => /enrollment refused/.test(copy.agent.logs()), 15_000);
+    expect(copy.agent.logs()).toContain('the control plane refused the join token');
+    // The first agent still holds the node, over its own certificate, across a restart without the token being valid.
+    await first.agent.kill('SIGTERM');
+    await first.agent.start();
+    await eventually(() => connected('node-a'), 15_000);
+  });
+
+  it('Watch refuses a client without a certificate, with one from another CA, or without TLS', async () => {
+    const none = sync(pinned());
+    expect(await watchStatus(none)).toBe(grpc.status.UNAUTHENTICATED);
+    none.close();
+
+    const foreign = sync(pinned(pki.read(pki.foreignKey), pki.read(pki.foreignCert)));
+    expect(await watchStatus(foreign)).toBe(grpc.status.UNAUTHENTICATED);
+    foreign.close();
+
+    const plain = sync(grpc.credentials.createInsecure());
+    expect(await watchStatus(plain)).toBe(grpc.status.UNAVAILABLE);
+    plain.close();
+  });
+
+  it("an agent whose token carries another CA's fingerprint refuses the control plane and never spends the token", async () => {
+    const { join_token } = await nodes.create('node-b', 4431);
+    const forged = `${join_token.slice(0, join_token.lastIndexOf('.') + 1)}${'0'.repeat(64)}`;
+    const agent = await startAgentNode({
+      dir: stack.dir,
+      name: 'node-b',
+      controlAddr,
+      joinToken: forged,
+      target: stack.target,
+    });
+    await eventually(async () => /enrollment refused/.test(agent.agent.logs()), 15_000);
+    expect(agent.agent.logs()).toContain("the control plane's CA does not match the join token's fingerprint");
+    expect(await connected('node-b')).toBe(false);
+    // The secret never left the agent: the real token still enrolls.
+    await expect(enroll(join_token, csr('node-b').csr)).resolves.toMatchObject({ node_name: 'node-b' });
+  });
+});
