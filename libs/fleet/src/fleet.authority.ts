@@ -89,6 +89,8 @@ export class FleetAuthority implements OnModuleInit {
   async nodeOf(call: grpc.ServerDuplexStream<unknown, unknown>): Promise<FleetNodeRecord | null> {
     const peer = call.getAuthContext().sslPeerCertificate;
     if (!peer?.raw) return null;
+    // TLS asks for a certificate without rejecting one (Enroll needs none), so its issuer and dates are checked here.
+    if (!this.authority().signed(new X509Certificate(peer.raw).toString(), this.clock.now())) return null;
     return this.repo.byCertificate(certSha256(peer.raw));
   }
 
