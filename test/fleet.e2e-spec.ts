@@ -216,6 +216,47 @@ describe('fleet: a control plane and three agents with real cores', () => {
     expect(metricValue(after, 'keyd_node_changes_sent_total', { node: 'node-b', kind: 'snapshot' })).toBe(snapshot);
   });
 
+  it('an agent and its core SIGKILLed mid-burst: no grant waits for them, their keys show pending, and after a restart every acknowledged grant is there', async () => {
+    const a = node('node-a');
+    const owners = Array.from({ length: 120 }, (_, i) => `fleet-kill-${i}`);
+    const acknowledged: { owner: string; key: ProtoKey }[] = [];
+    let next = 0;
+    let killed: Promise<void> | undefined;
+    // Eight grants in flight at a time; node-a and its core die once 30 are answered.
+    const worker = async () => {
+      while (next < owners.length) {
+        const owner = owners[next++];
+        const res = await api.grant(owner, DAY);
+        acknowledged.push({ owner, key: res.key });
+        if (acknowledged.length === 30)
+          killed = Promise.all([a.agent.kill('SIGKILL'), a.core.kill('SIGKILL')]).then(() => undefined);
+      }
+    };
+    // Each call has a 15 s deadline and the node wait here is 60 s: a grant that waited for the dead node would fail.
+    await Promise.all(Array.from({ length: 8 }, worker));
+    await killed;
+    expect(acknowledged).toHaveLength(owners.length);
+
+    const after = await Promise.all(acknowledged.slice(-40).map((g) => api.get(g.owner)));
+    for (const k of after) {
+      expect(nodeStates(k)).toEqual({ default: true, 'node-a': false, 'node-b': true, 'node-c': true });
+      expect(k.provisioned).toBe(false);
+    }
+    const uuids = acknowledged.map((g) => g.key.uuid);
+    expect(allPass(await passesOn('node-b', uuids))).toBe(true);
+    expect((await nodes.get('node-a')).connected).toBe(false);
+
+    // The core boots from the node's own file, the agent from its local copy and its certificate.
+    await a.core.start(a.livePath);
+    await a.agent.start();
+    await eventually(
+      async () => (await Promise.all(owners.map((o) => api.get(o)))).every((k) => k.provisioned),
+      30_000,
+    );
+    expect(allPass(await passesOn('node-a', uuids))).toBe(true);
+    expect(allPass(await stack.probe(uuids))).toBe(true);
+  });
+
   it('deleting a node drains it: its core loses every key, then the node is gone', async () => {
     const res = await api.grant('fleet-dave', DAY);
     expect(allPass(await passesOn('node-c', [res.key.uuid]))).toBe(true);
