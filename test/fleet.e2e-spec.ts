@@ -2,6 +2,7 @@ import { Stack, allPass, nonePass, startStack } from './support/stack.harness';
 import { eventually, KeydClient, ProtoKey } from './support/keyd.harness';
 import { AgentNode, fleetListen, metricValue, NodesClient, startAgentNode } from './support/fleet.harness';
 import { runKeyd } from './support/cli.harness';
+import { startStream } from './support/vless-client.harness';
 
 const DAY = 86_400;
 const NAMES = ['node-a', 'node-b', 'node-c'];
@@ -57,6 +58,7 @@ describe('fleet: a control plane and three agents with real cores', () => {
           controlAddr,
           joinToken: created.join_token,
           target: stack.target,
+          accessLog: name === 'node-a',
         }),
       );
     }
@@ -138,6 +140,28 @@ describe('fleet: a control plane and three agents with real cores', () => {
     expect(nodeStates(res.key)).toEqual({ default: true, 'node-a': true, 'node-b': true, 'node-c': true });
     for (const name of NAMES) expect(allPass(await passesOn(name, [res.key.uuid]))).toBe(true);
     expect(allPass(await stack.probe([res.key.uuid]))).toBe(true);
+  });
+
+  it("a revocation cuts the key's open stream through an agent's node, and leaves another key's stream running", async () => {
+    const a = node('node-a');
+    const cut = (await api.grant('fleet-cut', DAY)).key;
+    const kept = (await api.grant('fleet-kept', DAY)).key;
+    const open = (uuid: string) =>
+      startStream({ vlessPort: a.core.vlessPort, uuid, url: stack.target.slowUrl, sendThrough: '127.0.0.2' });
+    const [cutStream, keptStream] = await Promise.all([open(cut.uuid), open(kept.uuid)]);
+    try {
+      expect(await cutStream.flows(16 * 1024, 10_000)).toBe(true);
+      expect(await keptStream.flows(16 * 1024, 10_000)).toBe(true);
+      await api.revoke('fleet-cut');
+      // The bound the sessions suite holds a standalone node to.
+      expect(await cutStream.stoppedWithin(3000)).toBe(true);
+      expect(await keptStream.flows(32 * 1024, 3000)).toBe(true);
+      expect(keptStream.ended).toBe(false);
+      const agentMetrics = await fetch(`${a.agent.httpUrl}/metrics`).then((r) => r.text());
+      expect(metricValue(agentMetrics, 'keyd_connections_cut_total', { reason: 'revoked' })).toBeGreaterThanOrEqual(1);
+    } finally {
+      await Promise.all([cutStream.stop(), keptStream.stop()]);
+    }
   });
 
   it("the key's subscription lists one link per node, named after it, at the node's address", async () => {

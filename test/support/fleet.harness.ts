@@ -73,10 +73,13 @@ export async function startAgentNode(opts: {
   joinToken: string;
   target: HttpTarget;
   env?: Record<string, string>;
+  /** The core writes an access log the agent follows, to cut the connections of keys that stop being active. */
+  accessLog?: boolean;
 }): Promise<AgentNode> {
   const dir = join(opts.dir, opts.name);
   mkdirSync(dir, { recursive: true });
-  const core = await startCore({ dir });
+  const accessLog = opts.accessLog ? join(dir, 'access.log') : undefined;
+  const core = await startCore({ dir, accessLog });
   const livePath = join(dir, 'core-live.json');
   copyFileSync(core.configPath, livePath);
   const agent = await createKeyd({
@@ -90,6 +93,7 @@ export async function startAgentNode(opts: {
       XRAY_CONFIG_PATH: livePath,
       XRAY_BIN: 'v2ray',
       KEYD_CONFIG_WRITE_WINDOW_MS: '200',
+      ...(accessLog !== undefined ? { XRAY_ACCESS_LOG: accessLog } : {}),
       ...opts.env,
     },
   });

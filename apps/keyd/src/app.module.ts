@@ -5,6 +5,7 @@ import { AgentApiModule, ApiModule, DomainExceptionFilter } from '@keyd/api';
 import { ConfigModule, KeydConfig } from '@keyd/config';
 import { FleetAgentModule } from '@keyd/fleet';
 import { AppLogger, ObservabilityModule, Readiness } from '@keyd/observability';
+import { SessionsModule } from '@keyd/sessions';
 import { SubscriptionModule } from '@keyd/subscription';
 import { UsageModule } from '@keyd/usage';
 
@@ -17,9 +18,12 @@ export class AppModule {
       ObservabilityModule.forRoot(logger, new Readiness(config.readiness.coreGraceSeconds * 1000)),
       ScheduleModule.forRoot(),
     ];
-    // An agent enforces its node's keys and serves only health and metrics; the control plane serves the APIs.
+    // An agent enforces its node's keys, cuts the connections of keys that stop being active on its core, and
+    // serves only health and metrics; the control plane serves the APIs.
     const role =
-      config.fleet.role === 'agent' ? [AgentApiModule, FleetAgentModule] : [ApiModule, UsageModule, SubscriptionModule];
+      config.fleet.role === 'agent'
+        ? [AgentApiModule, FleetAgentModule, SessionsModule]
+        : [ApiModule, UsageModule, SubscriptionModule];
     return {
       module: AppModule,
       imports: [...base, ...role],
