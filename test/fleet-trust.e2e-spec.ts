@@ -1,6 +1,6 @@
 import { execFileSync } from 'child_process';
 import { createHash, X509Certificate } from 'crypto';
-import { readFileSync, statSync } from 'fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { PeerCertificate } from 'tls';
 import * as grpc from '@grpc/grpc-js';
@@ -118,10 +118,22 @@ describe('fleet trust: enrollment, single-use tokens and mutual TLS', () => {
     });
     await eventually(async () => /enrollment refused/.test(copy.agent.logs()), 15_000);
     expect(copy.agent.logs()).toContain('the control plane refused the join token');
+    expect(copy.agent.logs()).not.toContain(join_token);
     // The first agent still holds the node, over its own certificate, across a restart without the token being valid.
     await first.agent.kill('SIGTERM');
     await first.agent.start();
     await eventually(() => connected('node-a'), 15_000);
+  });
+
+  it('an agent that lost its enrollment answer retries with the key it kept, and gets in', async () => {
+    const { join_token } = await nodes.create('node-r', 4431);
+    const request = csr('node-r');
+    // The enrollment went through, but the answer never reached the agent: only its key was kept.
+    await enroll(join_token, request.csr);
+    mkdirSync(join(stack.dir, 'node-r'), { recursive: true });
+    writeFileSync(join(stack.dir, 'node-r', 'agent.key'), request.key, { mode: 0o600 });
+    await startAgentNode({ dir: stack.dir, name: 'node-r', controlAddr, joinToken: join_token, target: stack.target });
+    await eventually(() => connected('node-r'), 15_000);
   });
 
   it('Watch refuses a client without a certificate, with one from another CA, or without TLS', async () => {

@@ -1,10 +1,10 @@
-import { webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, webcrypto, X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import * as x509 from '@peculiar/x509';
-import { certSha256 } from './fleet.authority';
+import { sha256Hex } from './fleet.authority';
 import { CONTROL_PLANE_CN } from './fleet.ca';
 import { nodeSyncService, WireEnrollRequest, WireEnrollResponse } from './fleet.protos';
 import { parseJoinToken } from './join.token';
@@ -79,41 +79,58 @@ export class AgentCredentials {
     const token = parseJoinToken(this.joinToken);
     if (!token) throw new EnrollmentRefusedError('KEYD_JOIN_TOKEN is not a keyd join token');
     const caPem = await this.discoverCa(token.caFingerprint);
-    const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    // The key is kept before it is enrolled: the control plane binds the node to the first key that enrolls,
+    // so an agent that loses the answer, or stops before keeping it, must retry with the same key.
+    const keyPem = await this.key();
+    const privateKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(keyPem), ALG, true, [
+      'sign',
+    ]);
+    const spki = createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' });
+    const publicKey = await webcrypto.subtle.importKey('spki', spki, ALG, true, ['verify']);
     const csr = await x509.Pkcs10CertificateRequestGenerator.create({
       name: 'CN=keyd agent',
-      keys,
+      keys: { privateKey, publicKey },
       signingAlgorithm: ALG,
     });
+    const res = await this.call(caPem, { join_token: this.joinToken, csr_pem: csr.toString('pem') });
+    await writeFileAtomic(this.files.cert, res.certificate_pem);
+    // The CA last: its presence says the other two are complete.
+    await writeFileAtomic(this.files.ca, caPem);
+    return { key: keyPem, cert: res.certificate_pem, ca: caPem };
+  }
+
+  /** This node's key: the one kept from an earlier attempt, or a new one, kept before it is used. */
+  private async key(): Promise<string> {
+    const kept = await fs.readFile(this.files.key, 'utf8').catch(() => null);
+    if (kept) return kept;
+    const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const pem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
+    await writeFileAtomic(this.files.key, pem);
+    return pem;
+  }
+
+  private async call(caPem: string, req: WireEnrollRequest): Promise<WireEnrollResponse> {
     const Service = nodeSyncService();
     const client = new Service(
       this.controlAddr,
       grpc.credentials.createSsl(Buffer.from(caPem), null, null, { checkServerIdentity: checkServer }),
     );
-    let res: WireEnrollResponse;
     try {
       const enroll = (client as unknown as { Enroll: Enroll }).Enroll.bind(client);
-      res = await new Promise<WireEnrollResponse>((resolve, reject) =>
-        enroll(
-          { join_token: this.joinToken, csr_pem: csr.toString('pem') },
-          { deadline: Date.now() + CALL_MS },
-          (e, r) => (e || !r ? reject(e ?? new Error('no enrollment answer')) : resolve(r)),
+      return await new Promise<WireEnrollResponse>((resolve, reject) =>
+        enroll(req, { deadline: Date.now() + CALL_MS }, (e, r) =>
+          e || !r ? reject(e ?? new Error('no enrollment answer')) : resolve(r),
         ),
       );
     } catch (e) {
-      const err = e as grpc.ServiceError;
-      if (err.code === grpc.status.UNAUTHENTICATED)
-        throw new EnrollmentRefusedError('the control plane refused the join token (unknown or already used)');
+      if ((e as grpc.ServiceError).code === grpc.status.UNAUTHENTICATED)
+        throw new EnrollmentRefusedError(
+          'the control plane refused the join token (unknown, or another agent enrolled with it)',
+        );
       throw e;
     } finally {
       client.close();
     }
-    const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
-    await fs.writeFile(this.files.key, keyPem, { mode: 0o600 });
-    await fs.writeFile(this.files.cert, res.certificate_pem, { mode: 0o600 });
-    // The CA last: its presence says the other two are complete.
-    await fs.writeFile(this.files.ca, caPem, { mode: 0o600 });
-    return { key: keyPem, cert: res.certificate_pem, ca: caPem };
   }
 
   /** The CA certificate the control plane sends after its own, if its SHA-256 is the token's. */
@@ -130,7 +147,7 @@ export class AgentCredentials {
         let found: string | null = null;
         while (cert?.raw && !seen.has(cert.fingerprint256)) {
           seen.add(cert.fingerprint256);
-          if (certSha256(cert.raw) === fingerprint) found = pemOf(cert.raw);
+          if (sha256Hex(cert.raw) === fingerprint) found = pemOf(cert.raw);
           cert = cert.issuerCertificate;
         }
         socket.destroy();
@@ -144,6 +161,13 @@ export class AgentCredentials {
       });
     });
   }
+}
+
+/** Private, and complete or absent: written under a temporary name, then renamed. */
+async function writeFileAtomic(path: string, content: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await fs.writeFile(tmp, content, { mode: 0o600 });
+  await fs.rename(tmp, path);
 }
 
 function splitHostPort(addr: string): [string, number] {

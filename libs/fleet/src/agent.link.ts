@@ -60,6 +60,7 @@ export class AgentLink implements OnApplicationBootstrap, OnApplicationShutdown 
         this.connect();
       })
       .catch((e: unknown) => {
+        if (this.stopped) return;
         const refused = e instanceof EnrollmentRefusedError;
         this.log.error({ err: e, control_addr: addr }, refused ? 'enrollment refused' : 'cannot enroll yet');
         this.retryTimer = setTimeout(() => this.establish(), refused ? REFUSED_RETRY_MS : RETRY_MAX_MS);
@@ -94,7 +95,9 @@ export class AgentLink implements OnApplicationBootstrap, OnApplicationShutdown 
     this.failures++;
     const delay = Math.min(RETRY_MIN_MS * 2 ** Math.min(this.failures - 1, 10), RETRY_MAX_MS);
     const fields = { err: e?.details ?? 'stream ended', code: e?.code, retry_in_ms: delay };
-    if (this.failures === 1) this.log.warn(fields, 'control plane link lost');
+    // A refused certificate needs the operator (the node was deleted or re-created): said every time, loudly.
+    if (e?.code === grpc.status.UNAUTHENTICATED) this.log.error(fields, 'control plane refused this node');
+    else if (this.failures === 1) this.log.warn(fields, 'control plane link lost');
     else this.log.debug(fields, 'control plane link still down');
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }

@@ -5,6 +5,7 @@ import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { CLOCK, Clock, InvalidArgumentError, UnauthenticatedError } from '@keyd/domain';
 import { FleetNodeRecord, FleetRepository } from '@keyd/store';
+import * as x509 from '@peculiar/x509';
 import { FleetCa } from './fleet.ca';
 import { formatJoinToken, parseJoinToken } from './join.token';
 
@@ -14,7 +15,10 @@ export interface Enrollment {
   caPem: string;
 }
 
-export const certSha256 = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
+export const sha256Hex = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
+/** An agent is known by its key: the SHA-256 of its SubjectPublicKeyInfo. */
+const keySha256 = sha256Hex;
+const REFUSED = 'unknown join token, or one another agent enrolled with';
 
 /**
  * One identity and CA for grpc-js, fixed for the life of the listener. They
@@ -63,35 +67,40 @@ export class FleetAuthority implements OnModuleInit {
     return { secret, token: formatJoinToken({ secret, caFingerprint: this.authority().fingerprint }) };
   }
 
-  /** Signs the agent's request as its node, and spends the token: a second enrollment with it is refused. */
+  /**
+   * Signs the agent's request as its node. The first key to enroll with a
+   * token is bound to the node, so a second agent with the same token is
+   * refused; the same key may enroll again, since an agent that lost the
+   * answer (or crashed before keeping it) retries with the key it kept.
+   */
   async enroll(token: string, csrPem: string): Promise<Enrollment> {
     const parsed = parseJoinToken(token);
     const ca = this.authority();
-    if (!parsed || parsed.caFingerprint !== ca.fingerprint)
-      throw new UnauthenticatedError('unknown, used or foreign join token');
+    if (!parsed || parsed.caFingerprint !== ca.fingerprint) throw new UnauthenticatedError(REFUSED);
     const node = await this.repo.byJoinToken(parsed.secret);
-    if (!node) throw new UnauthenticatedError('unknown, used or foreign join token');
-    const now = this.clock.now();
-    let certificatePem: string;
+    if (!node) throw new UnauthenticatedError(REFUSED);
+    let request: x509.Pkcs10CertificateRequest;
     try {
-      certificatePem = await ca.signClient(csrPem, node.name, now);
+      request = new x509.Pkcs10CertificateRequest(csrPem);
     } catch {
-      throw new InvalidArgumentError('csr_pem', 'is not a certificate request signed by its own key');
+      throw new InvalidArgumentError('csr_pem', 'is not a PEM certificate request');
     }
-    const der = new X509Certificate(certificatePem).raw;
-    // Another enrollment may have spent the token since it was read: only the one that clears it wins.
-    if (!(await this.repo.claimJoinToken(parsed.secret, certSha256(der), now)))
-      throw new UnauthenticatedError('unknown, used or foreign join token');
-    return { nodeName: node.name, certificatePem, caPem: ca.certPem };
+    // Proof that the caller holds the key comes before the key is bound to the node.
+    if (!(await request.verify())) throw new InvalidArgumentError('csr_pem', 'is not signed by its own key');
+    const now = this.clock.now();
+    if (!(await this.repo.bindKey(node.id, keySha256(Buffer.from(request.publicKey.rawData)), now)))
+      throw new UnauthenticatedError(REFUSED);
+    return { nodeName: node.name, certificatePem: await ca.signClient(request, node.name, now), caPem: ca.certPem };
   }
 
   /** The node an agent's client certificate was issued to, or null. */
   async nodeOf(call: grpc.ServerDuplexStream<unknown, unknown>): Promise<FleetNodeRecord | null> {
     const peer = call.getAuthContext().sslPeerCertificate;
     if (!peer?.raw) return null;
+    const cert = new X509Certificate(peer.raw);
     // TLS asks for a certificate without rejecting one (Enroll needs none), so its issuer and dates are checked here.
-    if (!this.authority().signed(new X509Certificate(peer.raw).toString(), this.clock.now())) return null;
-    return this.repo.byCertificate(certSha256(peer.raw));
+    if (!this.authority().signed(cert.toString(), this.clock.now())) return null;
+    return this.repo.byKey(keySha256(cert.publicKey.export({ type: 'spki', format: 'der' })));
   }
 
   /**

@@ -35,4 +35,11 @@ describe('FleetCa', () => {
     expect(ca.signed(cert, now)).toBe(true);
     expect(other.signed(cert, now)).toBe(false);
   });
+
+  it('is one CA when two starts race to make it, and its certificate copy matches', async () => {
+    const [a, b] = await Promise.all([FleetCa.openOrCreate(dir, now), FleetCa.openOrCreate(dir, now)]);
+    expect(a.fingerprint).toBe(b.fingerprint);
+    expect(await fs.readFile(join(dir, 'fleet-ca.crt'), 'utf8')).toBe(a.certPem);
+    expect((await fs.readdir(dir)).sort()).toEqual(['fleet-ca.crt', 'fleet-ca.key']);
+  });
 });

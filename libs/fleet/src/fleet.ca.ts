@@ -3,6 +3,7 @@ import { createHash, webcrypto, X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { InvalidArgumentError } from '@keyd/domain';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -11,6 +12,7 @@ export const CONTROL_PLANE_CN = 'keyd control plane';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
+const PEM_BLOCK = (label: string) => new RegExp(`-----BEGIN ${label}-----[\\s\\S]+?-----END ${label}-----`);
 
 /** The sha256 of a certificate's DER, as a join token carries it (like kubeadm's discovery hash). */
 export const certFingerprint = (pem: string): string =>
@@ -32,23 +34,30 @@ export class FleetCa {
     private readonly keys: webcrypto.CryptoKeyPair,
   ) {}
 
+  /**
+   * The key file holds the key and the certificate together, created in one
+   * exclusive link of a complete file: a crash leaves either no CA or a whole
+   * one, and two starts racing never both make one. `fleet-ca.crt` is a copy
+   * of the certificate, rewritten at each start, for operators.
+   */
   static async openOrCreate(dir: string, now: Date): Promise<FleetCa> {
     const keyPath = join(dir, 'fleet-ca.key');
-    const certPath = join(dir, 'fleet-ca.crt');
-    const existing = await fs.readFile(keyPath, 'utf8').catch(() => null);
-    if (existing !== null) {
-      const certPem = await fs.readFile(certPath, 'utf8');
-      const cert = new x509.X509Certificate(certPem);
-      const privateKey = await webcrypto.subtle.importKey(
-        'pkcs8',
-        x509.PemConverter.decodeFirst(existing),
-        ALG,
-        false,
-        ['sign'],
-      );
-      const publicKey = await cert.publicKey.export(ALG, ['verify']);
-      return new FleetCa(certPem, { privateKey, publicKey } as webcrypto.CryptoKeyPair);
-    }
+    const bundle = (await fs.readFile(keyPath, 'utf8').catch(() => null)) ?? (await FleetCa.create(dir, keyPath, now));
+    const keyPem = PEM_BLOCK('PRIVATE KEY').exec(bundle)?.[0];
+    const certPem = PEM_BLOCK('CERTIFICATE').exec(bundle)?.[0];
+    if (!keyPem || !certPem) throw new Error(`${keyPath} does not hold the fleet CA's key and certificate`);
+    const cert = new x509.X509Certificate(certPem);
+    const privateKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(keyPem), ALG, false, [
+      'sign',
+    ]);
+    const publicKey = await cert.publicKey.export(ALG, ['verify']);
+    const tmp = join(dir, `fleet-ca.crt.${serial()}.tmp`);
+    await fs.writeFile(tmp, `${certPem}\n`, { mode: 0o600 });
+    await fs.rename(tmp, join(dir, 'fleet-ca.crt'));
+    return new FleetCa(`${certPem}\n`, { privateKey, publicKey } as webcrypto.CryptoKeyPair);
+  }
+
+  private static async create(dir: string, keyPath: string, now: Date): Promise<string> {
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: serial(),
@@ -64,10 +73,19 @@ export class FleetCa {
     });
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-    // Exclusive create: two starts racing never overwrite a key the other already handed out certificates for.
-    await fs.writeFile(keyPath, x509.PemConverter.encode(pkcs8, 'PRIVATE KEY'), { mode: 0o600, flag: 'wx' });
-    await fs.writeFile(certPath, cert.toString('pem'), { mode: 0o600, flag: 'wx' });
-    return new FleetCa(cert.toString('pem'), keys);
+    const bundle = `${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n${cert.toString('pem')}\n`;
+    const tmp = `${keyPath}.${serial()}.tmp`;
+    await fs.writeFile(tmp, bundle, { mode: 0o600, flag: 'wx' });
+    try {
+      await fs.link(tmp, keyPath);
+    } catch (e) {
+      // Another start linked its CA first: that one is the CA.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      return fs.readFile(keyPath, 'utf8');
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+    return bundle;
   }
 
   get fingerprint(): string {
@@ -75,10 +93,10 @@ export class FleetCa {
   }
 
   /** Signs a certificate request's key as the node `name`; a request whose signature does not verify is refused. */
-  async signClient(csrPem: string, name: string, now: Date): Promise<string> {
-    const csr = new x509.Pkcs10CertificateRequest(csrPem);
-    if (!(await csr.verify())) throw new Error('certificate request signature does not verify');
-    return this.issue(name, csr.publicKey, now, [x509.ExtendedKeyUsage.clientAuth]);
+  async signClient(csr: x509.Pkcs10CertificateRequest | string, name: string, now: Date): Promise<string> {
+    const request = typeof csr === 'string' ? new x509.Pkcs10CertificateRequest(csr) : csr;
+    if (!(await request.verify())) throw new InvalidArgumentError('csr_pem', 'is not signed by its own key');
+    return this.issue(name, request.publicKey, now, [x509.ExtendedKeyUsage.clientAuth]);
   }
 
   /** The agent link's own certificate, issued at each start. */

@@ -26,6 +26,10 @@ const REDACT = [
   '*.subscription_url',
   'uuid',
   '*.uuid',
+  'joinToken',
+  '*.joinToken',
+  'join_token',
+  '*.join_token',
 ];
 
 /**

@@ -105,33 +105,32 @@ export class FleetRepository {
     return row ? toNode(row) : null;
   }
 
-  /** The agent node a join token belongs to; the digest is compared by SQLite's index, never the token itself. */
-  /** The agent node whose join token (its secret part) this is, while it is unused. */
+  /** The agent node a join token (its secret) belongs to; the digest is compared by SQLite's index, never the secret itself. */
   async byJoinToken(secret: string): Promise<FleetNodeRecord | null> {
     const [row] = await this.rows(`SELECT * FROM nodes WHERE token_hash = ? AND kind = 'agent'`, [tokenDigest(secret)]);
     return row ? toNode(row) : null;
   }
 
   /**
-   * Trades a join token for the agent's certificate: the token is cleared and
-   * the certificate recorded in one statement, so only one caller ever wins
-   * it. Null when the token is unknown or already used.
+   * Binds a node to the first key that enrolls with its token, in one
+   * statement, so only one caller ever wins it; the same key may enroll again
+   * (an agent that lost the answer retries). Null for any other key.
    */
-  async claimJoinToken(token: string, certSha256: string, now: Date): Promise<FleetNodeRecord | null> {
+  async bindKey(nodeId: number, keySha256: string, now: Date): Promise<boolean> {
     return internalsOf(this.db).writes.run(async (m) => {
       // Lower case on purpose: TypeORM runs statements starting with "UPDATE " without returning rows.
       const rows = (await m.query(
-        `update nodes SET token_hash = NULL, cert_sha256 = ?, updated_at = ?
-         WHERE token_hash = ? AND kind = 'agent' RETURNING *`,
-        [certSha256, now.getTime(), tokenDigest(token)],
-      )) as NodeRow[];
-      return rows[0] ? toNode(rows[0]) : null;
+        `update nodes SET key_sha256 = ?1, updated_at = ?2
+         WHERE id = ?3 AND kind = 'agent' AND (key_sha256 IS NULL OR key_sha256 = ?1) RETURNING id`,
+        [keySha256, now.getTime(), nodeId],
+      )) as { id: number }[];
+      return rows.length === 1;
     });
   }
 
-  /** The node an enrolled agent's client certificate belongs to. */
-  async byCertificate(certSha256: string): Promise<FleetNodeRecord | null> {
-    const [row] = await this.rows(`SELECT * FROM nodes WHERE cert_sha256 = ? AND kind = 'agent'`, [certSha256]);
+  /** The node an enrolled agent's key belongs to. */
+  async byKey(keySha256: string): Promise<FleetNodeRecord | null> {
+    const [row] = await this.rows(`SELECT * FROM nodes WHERE key_sha256 = ? AND kind = 'agent'`, [keySha256]);
     return row ? toNode(row) : null;
   }
 
