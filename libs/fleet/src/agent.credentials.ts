@@ -36,8 +36,9 @@ const checkServer = (_host: string, cert: tls.PeerCertificate): Error | undefine
 /**
  * The agent's side of enrollment. On first start it reads the CA from the
  * control plane's TLS handshake and keeps it only if its SHA-256 is the one
- * in the join token; then it sends a certificate request for a key made here
- * and the token, once, and keeps the certificate. Every later start, with or
+ * in the join token; then it keeps a key made here, sends the token and a
+ * certificate request for that key (again, with the same key, if an attempt
+ * broke off), and keeps the certificate. Every later start, with or
  * without a control plane, uses the files: the key (0600), the certificate
  * and the CA, next to the local database.
  */

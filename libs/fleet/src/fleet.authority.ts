@@ -15,9 +15,8 @@ export interface Enrollment {
   caPem: string;
 }
 
+/** A certificate's fingerprint, or a key's (of its SubjectPublicKeyInfo), as nodes are known by. */
 export const sha256Hex = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
-/** An agent is known by its key: the SHA-256 of its SubjectPublicKeyInfo. */
-const keySha256 = sha256Hex;
 const REFUSED = 'unknown join token, or one another agent enrolled with';
 
 /**
@@ -40,7 +39,8 @@ function fixedCertificates(chainPem: string, keyPem: string, caPem: string): grp
 /**
  * The fleet's trust: the CA (made at first start next to the database), join
  * tokens that carry its fingerprint, enrollment of an agent's certificate
- * request in exchange for its single-use token, and the agent link's TLS.
+ * request (a token enrolls the first key that uses it, and only that key), and
+ * the agent link's TLS.
  */
 @Injectable()
 export class FleetAuthority implements OnModuleInit {
@@ -85,12 +85,13 @@ export class FleetAuthority implements OnModuleInit {
     } catch {
       throw new InvalidArgumentError('csr_pem', 'is not a PEM certificate request');
     }
-    // Proof that the caller holds the key comes before the key is bound to the node.
-    if (!(await request.verify())) throw new InvalidArgumentError('csr_pem', 'is not signed by its own key');
     const now = this.clock.now();
-    if (!(await this.repo.bindKey(node.id, keySha256(Buffer.from(request.publicKey.rawData)), now)))
+    // Signing checks that the caller holds the key, so that comes before the key is bound to the node. A
+    // certificate signed for a key that then loses the binding is refused by Watch, which knows nodes by key.
+    const certificatePem = await ca.signClient(request, node.name, now);
+    if (!(await this.repo.bindKey(node.id, sha256Hex(Buffer.from(request.publicKey.rawData)), now)))
       throw new UnauthenticatedError(REFUSED);
-    return { nodeName: node.name, certificatePem: await ca.signClient(request, node.name, now), caPem: ca.certPem };
+    return { nodeName: node.name, certificatePem, caPem: ca.certPem };
   }
 
   /** The node an agent's client certificate was issued to, or null. */
@@ -100,7 +101,7 @@ export class FleetAuthority implements OnModuleInit {
     const cert = new X509Certificate(peer.raw);
     // TLS asks for a certificate without rejecting one (Enroll needs none), so its issuer and dates are checked here.
     if (!this.authority().signed(cert.toString(), this.clock.now())) return null;
-    return this.repo.byKey(keySha256(cert.publicKey.export({ type: 'spki', format: 'der' })));
+    return this.repo.byKey(sha256Hex(cert.publicKey.export({ type: 'spki', format: 'der' })));
   }
 
   /**

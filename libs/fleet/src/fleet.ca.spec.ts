@@ -8,10 +8,10 @@ import { FleetCa } from './fleet.ca';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
-async function csr(name: string): Promise<string> {
+async function csr(name: string): Promise<x509.Pkcs10CertificateRequest> {
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const req = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${name}`, keys, signingAlgorithm: ALG });
-  return req.toString('pem');
+  return req;
 }
 
 describe('FleetCa', () => {
@@ -41,5 +41,14 @@ describe('FleetCa', () => {
     expect(a.fingerprint).toBe(b.fingerprint);
     expect(await fs.readFile(join(dir, 'fleet-ca.crt'), 'utf8')).toBe(a.certPem);
     expect((await fs.readdir(dir)).sort()).toEqual(['fleet-ca.crt', 'fleet-ca.key']);
+  });
+
+  it('refuses a request not signed by the key it names', async () => {
+    const ca = await FleetCa.openOrCreate(dir, now);
+    const der = Buffer.from((await csr('n2')).rawData);
+    der[der.length - 1] ^= 0xff;
+    await expect(ca.signClient(new x509.Pkcs10CertificateRequest(der), 'n2', now)).rejects.toThrow(
+      'is not signed by its own key',
+    );
   });
 });

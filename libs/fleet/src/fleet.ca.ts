@@ -93,8 +93,7 @@ export class FleetCa {
   }
 
   /** Signs a certificate request's key as the node `name`; a request whose signature does not verify is refused. */
-  async signClient(csr: x509.Pkcs10CertificateRequest | string, name: string, now: Date): Promise<string> {
-    const request = typeof csr === 'string' ? new x509.Pkcs10CertificateRequest(csr) : csr;
+  async signClient(request: x509.Pkcs10CertificateRequest, name: string, now: Date): Promise<string> {
     if (!(await request.verify())) throw new InvalidArgumentError('csr_pem', 'is not signed by its own key');
     return this.issue(name, request.publicKey, now, [x509.ExtendedKeyUsage.clientAuth]);
   }
