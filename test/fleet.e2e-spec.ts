@@ -2,11 +2,15 @@ import { Stack, allPass, nonePass, startStack } from './support/stack.harness';
 import { eventually, KeydClient, ProtoKey } from './support/keyd.harness';
 import { AgentNode, fleetListen, metricValue, NodesClient, startAgentNode } from './support/fleet.harness';
 import { runKeyd } from './support/cli.harness';
-import { startStream } from './support/vless-client.harness';
+import { fetchThroughKey, startStream } from './support/vless-client.harness';
+import { XrayClient } from '@keyd/xray';
 
 const DAY = 86_400;
 const NAMES = ['node-a', 'node-b', 'node-c'];
 const ADMIN_TOKEN = 'fleet-suite-admin-token-0123456789';
+const KIB = 1024;
+/** Every core is polled each second: the control plane's own and the agents'. */
+const STATS = { KEYD_STATS_INTERVAL_SECONDS: '1' };
 
 /**
  * One control plane (with its own core, the local node) and three agents,
@@ -37,7 +41,12 @@ describe('fleet: a control plane and three agents with real cores', () => {
     controlAddr = await fleetListen();
     stack = await startStack({
       name: 'fleet',
-      env: { KEYD_FLEET_LISTEN: controlAddr, KEYD_GRANT_NODE_WAIT_MS: '60000', KEYD_ADMIN_TOKEN: ADMIN_TOKEN },
+      env: {
+        KEYD_FLEET_LISTEN: controlAddr,
+        KEYD_GRANT_NODE_WAIT_MS: '60000',
+        KEYD_ADMIN_TOKEN: ADMIN_TOKEN,
+        ...STATS,
+      },
     });
     api = stack.api;
     nodes = new NodesClient(stack.keyd.grpcAddr);
@@ -59,6 +68,7 @@ describe('fleet: a control plane and three agents with real cores', () => {
           joinToken: created.join_token,
           target: stack.target,
           accessLog: name === 'node-a',
+          env: STATS,
         }),
       );
     }
@@ -162,6 +172,101 @@ describe('fleet: a control plane and three agents with real cores', () => {
     } finally {
       await Promise.all([cutStream.stop(), keptStream.stop()]);
     }
+  });
+
+  it('a device limit set on the control plane holds on an agent node, and follows a change', async () => {
+    const a = node('node-a');
+    const { key } = await api.grantWith({ owner_id: 'fleet-devices', duration_seconds: DAY, device_limit: 1 });
+    const open = (sendThrough: string) =>
+      startStream({ vlessPort: a.core.vlessPort, uuid: key.uuid, url: stack.target.slowUrl, sendThrough });
+    const first = await open('127.0.0.2');
+    const streams = [first];
+    try {
+      expect(await first.flows(16 * KIB, 10_000)).toBe(true);
+      // The agent knows the device once its core's access log line is read; then a second address is one too many.
+      await new Promise((r) => setTimeout(r, 1000));
+      const second = await open('127.0.0.3');
+      streams.push(second);
+      expect(await second.stoppedWithin(3000)).toBe(true);
+      expect(await first.flows(64 * KIB, 5000)).toBe(true);
+      const agentMetrics = await fetch(`${a.agent.httpUrl}/metrics`).then((r) => r.text());
+      expect(
+        metricValue(agentMetrics, 'keyd_connections_cut_total', { reason: 'device_limit' }),
+      ).toBeGreaterThanOrEqual(1);
+
+      // Raised to 2 on the control plane: the agent follows, and a second address streams on.
+      await api.setDeviceLimit('fleet-devices', 2);
+      await eventually(async () => (await api.get('fleet-devices')).provisioned, 10_000);
+      await eventually(async () => (await nodes.get('node-a')).revision_lag === 0, 10_000);
+      const third = await open('127.0.0.3');
+      streams.push(third);
+      expect(await third.flows(16 * KIB, 10_000)).toBe(true);
+      expect(await third.flows(160 * KIB, 5000)).toBe(true);
+      expect(third.ended).toBe(false);
+    } finally {
+      await Promise.all(streams.map((st) => st.stop()));
+    }
+  });
+
+  it("traffic through two agents' nodes adds up in the key's usage, exactly, across an agent SIGKILL between polls", async () => {
+    const a = node('node-a');
+    const b = node('node-b');
+    const { key } = await api.grant('fleet-usage', DAY);
+    const download = async (n: AgentNode, bytes: number) =>
+      expect(
+        await fetchThroughKey({ vlessPort: n.core.vlessPort, uuid: key.uuid, url: stack.target.bytesUrl(bytes) }),
+      ).toEqual({ ok: true, bytes });
+    const downlink = async () => (await api.get('fleet-usage')).used_downlink_bytes;
+
+    await download(a, 300 * KIB);
+    await download(b, 500 * KIB);
+    await eventually(async () => (await downlink()) >= 800 * KIB, 15_000, 200);
+
+    // node-a's agent dies; its core keeps counting, and the bytes moved meanwhile are counted once it is back.
+    await a.agent.kill('SIGKILL');
+    await download(a, 200 * KIB);
+    await download(b, 100 * KIB);
+    await new Promise((r) => setTimeout(r, 1500));
+    await a.agent.start();
+    await eventually(async () => (await downlink()) >= 1100 * KIB, 20_000, 200);
+    await new Promise((r) => setTimeout(r, 3000));
+
+    // Exactly what the cores counted for the key, summed over every node that holds it.
+    const counted = { up: 0, down: 0 };
+    for (const core of [a.core, b.core, node('node-c').core, stack.core]) {
+      const direct = new XrayClient({ core: { apiAddr: core.apiAddr, flavor: 'v2ray', callTimeoutMs: 5000 } } as never);
+      try {
+        for (const st of await direct.queryStats(`user>>>${key.email}>>>traffic>>>`)) {
+          if (st.name.endsWith('>>>uplink')) counted.up += st.value;
+          if (st.name.endsWith('>>>downlink')) counted.down += st.value;
+        }
+      } finally {
+        direct.close();
+      }
+    }
+    const settled = await api.get('fleet-usage');
+    expect(counted.down).toBeGreaterThanOrEqual(1100 * KIB);
+    expect([settled.used_uplink_bytes, settled.used_downlink_bytes]).toEqual([counted.up, counted.down]);
+    expect(settled.lifetime_downlink_bytes).toBe(counted.down);
+  });
+
+  it("a data limit applies to the key's usage summed over the nodes, and the key is then refused on every node", async () => {
+    const { key } = await api.grantWith({
+      owner_id: 'fleet-capped',
+      duration_seconds: DAY,
+      data_limit_bytes: 600 * KIB,
+    });
+    const download = (n: AgentNode, bytes: number) =>
+      fetchThroughKey({ vlessPort: n.core.vlessPort, uuid: key.uuid, url: stack.target.bytesUrl(bytes) });
+    // Neither node alone reaches the limit; together they do.
+    expect(await download(node('node-a'), 400 * KIB)).toEqual({ ok: true, bytes: 400 * KIB });
+    expect(await download(node('node-b'), 400 * KIB)).toEqual({ ok: true, bytes: 400 * KIB });
+    expect(await eventually(async () => (await api.get('fleet-capped')).status === 'SUSPENDED', 15_000, 200)).toBe(
+      true,
+    );
+    await eventually(async () => nonePass(await passesOn('node-a', [key.uuid])), 10_000);
+    expect(nonePass(await passesOn('node-b', [key.uuid]))).toBe(true);
+    expect(nonePass(await passesOn('node-c', [key.uuid]))).toBe(true);
   });
 
   it("the key's subscription lists one link per node, named after it, at the node's address", async () => {

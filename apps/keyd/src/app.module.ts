@@ -18,11 +18,11 @@ export class AppModule {
       ObservabilityModule.forRoot(logger, new Readiness(config.readiness.coreGraceSeconds * 1000)),
       ScheduleModule.forRoot(),
     ];
-    // An agent enforces its node's keys, cuts the connections of keys that stop being active on its core, and
-    // serves only health and metrics; the control plane serves the APIs.
+    // An agent enforces its node's keys, cuts the connections of keys that stop being active on its core, counts
+    // its core's traffic for the control plane, and serves only health and metrics; the control plane serves the APIs.
     const role =
       config.fleet.role === 'agent'
-        ? [AgentApiModule, FleetAgentModule, SessionsModule]
+        ? [AgentApiModule, FleetAgentModule, SessionsModule, UsageModule]
         : [ApiModule, UsageModule, SubscriptionModule];
     return {
       module: AppModule,

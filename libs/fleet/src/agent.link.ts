@@ -3,8 +3,10 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { CoreMonitor } from '@keyd/reconcile';
+import { UsageRepository } from '@keyd/store';
 import { AgentCredentials, EnrollmentRefusedError } from './agent.credentials';
 import { nodeSyncService, WireAgentMessage, WireControlMessage, WireDesiredKey } from './fleet.protos';
+import { USAGE_REPORT_MAX } from './node-usage.service';
 import { ReplicaApplier } from './replica.applier';
 
 const RETRY_MIN_MS = 250;
@@ -12,6 +14,8 @@ const RETRY_MAX_MS = 5000;
 const REPORT_MS = 1000;
 /** A refused token or a foreign CA needs the operator; asking again now and then costs nothing. */
 const REFUSED_RETRY_MS = 30_000;
+/** A usage report not acknowledged by then is sent again: the control plane applies each entry once. */
+const USAGE_RESEND_MS = 30_000;
 
 type Stream = grpc.ClientDuplexStream<WireAgentMessage, WireControlMessage>;
 
@@ -33,10 +37,13 @@ export class AgentLink implements OnApplicationBootstrap, OnApplicationShutdown 
   private snapshotParts: WireDesiredKey[] = [];
   /** Committed locally but not yet confirmed by the core: acknowledged once nothing is pending. */
   private unacked: number | null = null;
+  /** The usage report awaiting its acknowledgement, and on which stream it went. */
+  private usageSent?: { stream: Stream; at: number };
 
   constructor(
     private readonly applier: ReplicaApplier,
     private readonly monitor: CoreMonitor,
+    private readonly usage: UsageRepository,
     @Inject(LOGGER) private readonly log: AppLogger,
     @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'fleet' | 'db'>,
   ) {}
@@ -118,6 +125,12 @@ export class AgentLink implements OnApplicationBootstrap, OnApplicationShutdown 
       stream.write({ hello: { since_revision: since } });
       return;
     }
+    if (m.usage_ack) {
+      await this.usage.forgetOutbox(m.usage_ack.stream, m.usage_ack.up_to_id);
+      this.usageSent = undefined;
+      await this.sendUsage(stream);
+      return;
+    }
     if (m.drain) {
       const failed = await this.applier.drain();
       if (!failed) {
@@ -147,7 +160,21 @@ export class AgentLink implements OnApplicationBootstrap, OnApplicationShutdown 
     this.unacked = null;
   }
 
-  /** Periodic: report the core's state, and acknowledge what the local retrier has since pushed. */
+  /**
+   * Sends the oldest page of the usage outbox, unless a report is awaiting
+   * its acknowledgement on this stream. Entries stay in the outbox until the
+   * control plane acknowledges them, across reconnects and restarts.
+   */
+  private async sendUsage(stream: Stream): Promise<void> {
+    const sent = this.usageSent;
+    if (sent?.stream === stream && Date.now() - sent.at < USAGE_RESEND_MS) return;
+    const { stream: id, entries } = await this.usage.outbox(USAGE_REPORT_MAX);
+    if (!entries.length) return;
+    stream.write({ usage: { stream: id, entries } });
+    this.usageSent = { stream, at: Date.now() };
+  }
+
+  /** Periodic: report the core's state and usage, and acknowledge what the local retrier has since pushed. */
   private tick(): void {
     const stream = this.stream;
     if (!stream) return;
@@ -163,6 +190,7 @@ export class AgentLink implements OnApplicationBootstrap, OnApplicationShutdown 
             core_restarts: this.monitor.restartsDetected,
           },
         });
+        await this.sendUsage(stream);
       })
       .catch((e: unknown) => this.log.warn({ err: e }, 'cannot report to the control plane'));
   }

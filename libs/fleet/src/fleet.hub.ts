@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { KeyEvents } from '@keyd/keys';
 import { FleetNodeRecord } from '@keyd/store';
 
 /** What an agent last reported of its core. */
@@ -29,12 +30,22 @@ interface Waiter {
  * connected agents of their group; a node without a link is never waited for.
  */
 @Injectable()
-export class FleetHub {
+export class FleetHub implements OnApplicationBootstrap {
   private readonly sessions = new Map<number, AgentSession>();
+  private kickQueued = false;
   private readonly acked = new Map<number, number>();
   private readonly reports = new Map<number, AgentReportState>();
   private readonly seen = new Map<number, Date>();
   private readonly waiters = new Set<Waiter>();
+
+  constructor(private readonly events: KeyEvents) {}
+
+  onApplicationBootstrap(): void {
+    const kick = () => this.kickSoon();
+    this.events.on('changed', kick);
+    this.events.on('extended', kick);
+    this.events.on('deviceLimit', kick);
+  }
 
   attach(session: AgentSession, now: Date): void {
     this.sessions.get(session.nodeId)?.close();
@@ -83,8 +94,14 @@ export class FleetHub {
     return this.ackedRev(node) >= Math.max(rev, node.resyncRev);
   }
 
-  kickAll(): void {
-    for (const s of this.sessions.values()) s.kick();
+  /** Coalesces a burst of key events into one kick of every link. */
+  private kickSoon(): void {
+    if (this.kickQueued) return;
+    this.kickQueued = true;
+    setImmediate(() => {
+      this.kickQueued = false;
+      for (const s of this.sessions.values()) s.kick();
+    });
   }
 
   close(nodeId: number): void {

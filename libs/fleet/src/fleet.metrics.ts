@@ -20,6 +20,7 @@ export class FleetMetrics {
   source: () => Promise<NodeGaugeValues[]> = () => Promise.resolve([]);
 
   readonly changesSent: Counter<'node' | 'kind'>;
+  readonly usageEntries: Counter<'node' | 'outcome'>;
   private readonly gauges: Record<Exclude<keyof NodeGaugeValues, 'name'>, Gauge<'node'>>;
 
   constructor(metrics: Metrics) {
@@ -28,6 +29,12 @@ export class FleetMetrics {
       name: 'keyd_node_changes_sent_total',
       help: 'Key changes sent to agents, by node and by kind: delta (what changed since the agent revision) or snapshot',
       labelNames: ['node', 'kind'] as const,
+      registers,
+    });
+    this.usageEntries = new Counter({
+      name: 'keyd_node_usage_entries_total',
+      help: 'Usage entries agents reported, by node and outcome: applied, or skipped (a resend of an applied entry, or a key unknown here)',
+      labelNames: ['node', 'outcome'] as const,
       registers,
     });
     const gauge = (name: string, help: string, collect?: () => Promise<void>) =>

@@ -8,12 +8,14 @@ import { FleetHub } from './fleet.hub';
 import { FleetMetrics } from './fleet.metrics';
 import { KeyNodes } from './key-nodes.service';
 import { NodeDirectory } from './node.directory';
+import { NodeUsageService } from './node-usage.service';
 import { NodeService } from './node.service';
 import { NodeSupport } from './node.support';
 import { ReplicaApplier } from './replica.applier';
 import { FleetSyncServer } from './sync.server';
+import { WatchSessions } from './watch-session.factory';
 
-/** The control plane's side: nodes, the agent link, grants that wait for the nodes, and keys' node lists. */
+/** The control plane's side: nodes, the agent link, grants that wait for the nodes, keys' node lists, nodes' usage. */
 @Module({
   imports: [KeysModule, ReconcileModule],
   providers: [
@@ -25,6 +27,8 @@ import { FleetSyncServer } from './sync.server';
     NodeSupport,
     KeyNodes,
     FleetGrants,
+    NodeUsageService,
+    WatchSessions,
     FleetSyncServer,
   ],
   exports: [NodeService, KeyNodes, FleetGrants],

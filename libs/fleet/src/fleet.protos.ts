@@ -10,6 +10,8 @@ import type {
   EnrollRequest,
   EnrollResponse,
   KeyChanges,
+  UsageAck,
+  UsageReport,
 } from './generated/keyd/v1/fleet.pb';
 
 /** DesiredKey on the wire (proto field names), as `npm run proto:gen` makes it of fleet.proto. */
@@ -18,6 +20,8 @@ export type WireKeyChanges = KeyChanges;
 export type WireReport = AgentReport;
 export type WireEnrollRequest = EnrollRequest;
 export type WireEnrollResponse = EnrollResponse;
+export type WireUsageReport = UsageReport;
+export type WireUsageAck = UsageAck;
 
 /**
  * AgentMessage and ControlMessage as proto-loader hands them over: with

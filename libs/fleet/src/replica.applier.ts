@@ -14,6 +14,7 @@ const toReplica = (k: WireDesiredKey): ReplicaKey => {
     flow: k.flow,
     status: k.status as KeyStatus,
     subscriptionEnd: new Date(k.subscription_end_ms),
+    deviceLimit: k.device_limit,
   };
 };
 
@@ -42,7 +43,16 @@ export class ReplicaApplier {
   /** Returns how many core changes failed; they stay pending for the local retrier. */
   async apply(keys: WireDesiredKey[], revision: number, snapshot: boolean): Promise<number> {
     const target = { nodeId: this.node.id, inboundTag: this.config.core.inboundTag };
-    const changed = await this.replica.apply(keys.map(toReplica), revision, target, snapshot, this.clock.now());
+    const { changed, limits } = await this.replica.apply(
+      keys.map(toReplica),
+      revision,
+      target,
+      snapshot,
+      this.clock.now(),
+    );
+    // The device limit check on this node's access log follows the limits the control plane sets.
+    for (const k of limits)
+      this.events.emit('deviceLimit', { ownerId: k.ownerId, email: k.email, deviceLimit: k.deviceLimit });
     // Renewals change no status, only the end: the expiry timer and the config file follow them too.
     if (!changed.length && keys.length) this.events.emit('changed', {});
     return this.sync.converge(changed);
@@ -58,9 +68,10 @@ export class ReplicaApplier {
       flow: k.flow,
       status: 'REVOKED' as const,
       subscriptionEnd: k.subscriptionEnd,
+      deviceLimit: k.deviceLimit,
     }));
     const target = { nodeId: this.node.id, inboundTag: this.config.core.inboundTag };
-    const changed = await this.replica.apply(gone, await this.revision(), target, false, this.clock.now());
+    const { changed } = await this.replica.apply(gone, await this.revision(), target, false, this.clock.now());
     return this.sync.converge(changed);
   }
 

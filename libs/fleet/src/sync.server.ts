@@ -1,13 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
-import { KeyEvents } from '@keyd/keys';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { DomainError } from '@keyd/domain';
-import { FleetNodeRecord, FleetRepository } from '@keyd/store';
 import { FleetAuthority } from './fleet.authority';
-import { FleetHub } from './fleet.hub';
-import { FleetMetrics } from './fleet.metrics';
 import {
   nodeSyncService,
   WireAgentMessage,
@@ -15,8 +11,7 @@ import {
   WireEnrollRequest,
   WireEnrollResponse,
 } from './fleet.protos';
-import { NodeDirectory } from './node.directory';
-import { WatchSession } from './watch.session';
+import { WatchSessions } from './watch-session.factory';
 
 const KEEPALIVE_MS = 2000;
 
@@ -35,24 +30,15 @@ const ENROLL_STATUS: Partial<Record<DomainError['code'], grpc.status>> = {
 @Injectable()
 export class FleetSyncServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private server?: grpc.Server;
-  private kickQueued = false;
-  private readonly acking = new Map<number, { rev: number; running: boolean }>();
 
   constructor(
-    private readonly repo: FleetRepository,
     private readonly authority: FleetAuthority,
-    private readonly directory: NodeDirectory,
-    private readonly hub: FleetHub,
-    private readonly metrics: FleetMetrics,
-    private readonly events: KeyEvents,
+    private readonly sessions: WatchSessions,
     @Inject(LOGGER) private readonly log: AppLogger,
     @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'fleet'>,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const kick = () => this.kickSoon();
-    this.events.on('changed', kick);
-    this.events.on('extended', kick);
     const listen = this.config.fleet.listen;
     if (!listen) return;
     // Pings find an agent that stopped answering (paused, or its host gone) within seconds, so that
@@ -99,16 +85,6 @@ export class FleetSyncServer implements OnApplicationBootstrap, OnApplicationShu
     });
   }
 
-  /** Coalesces a burst of key events into one kick of every link. */
-  private kickSoon(): void {
-    if (this.kickQueued) return;
-    this.kickQueued = true;
-    setImmediate(() => {
-      this.kickQueued = false;
-      this.hub.kickAll();
-    });
-  }
-
   private async enroll(req: WireEnrollRequest): Promise<WireEnrollResponse> {
     const r = await this.authority.enroll(req.join_token, req.csr_pem);
     this.log.info({ event: 'node_enroll', node: r.nodeName }, 'agent enrolled');
@@ -128,52 +104,6 @@ export class FleetSyncServer implements OnApplicationBootstrap, OnApplicationShu
       call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'no client certificate of an enrolled node' });
       return;
     }
-    new WatchSession(node, call, {
-      repo: this.repo,
-      hub: this.hub,
-      metrics: this.metrics,
-      log: this.log,
-      onAck: (n, rev) => this.persistAck(n, rev),
-      onDrained: (n) => this.drained(n),
-    }).run();
-  }
-
-  /**
-   * Stores acknowledgements one write at a time per node, the latest winning.
-   * A node's entry lives only while its writes do (the stored revision only
-   * ever grows, so nothing is lost by forgetting it), so nodes come and go
-   * without leaving anything behind.
-   */
-  private persistAck(node: FleetNodeRecord, rev: number): void {
-    const state = this.acking.get(node.id) ?? { rev: 0, running: false };
-    state.rev = Math.max(state.rev, rev);
-    this.acking.set(node.id, state);
-    if (state.running) return;
-    state.running = true;
-    // The loop's last check and its cleanup run with no await between them, so no ack lands unwritten.
-    const loop = async (): Promise<void> => {
-      try {
-        let written = -1;
-        while (written < state.rev) {
-          written = state.rev;
-          await this.repo.recordAck(node.id, written, new Date());
-        }
-      } finally {
-        state.running = false;
-        if (this.acking.get(node.id) === state) this.acking.delete(node.id);
-      }
-    };
-    loop().catch((e: unknown) => this.log.warn({ err: e, node: node.name }, 'cannot record an agent acknowledgement'));
-  }
-
-  private drained(node: FleetNodeRecord): void {
-    this.repo
-      .remove(node.id)
-      .then(() => {
-        this.directory.invalidate();
-        this.hub.forget(node.id);
-        this.log.info({ node: node.name }, 'node drained and deleted');
-      })
-      .catch((e: unknown) => this.log.error({ err: e, node: node.name }, 'cannot delete a drained node'));
+    this.sessions.open(node, call);
   }
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { ServerDuplexStream } from '@grpc/grpc-js';
+import { KeyEvents } from '@keyd/keys';
 import { AppLogger } from '@keyd/observability';
 import { FleetRepository } from '@keyd/store';
 import { FleetHub } from './fleet.hub';
@@ -16,7 +17,8 @@ function session(draining: boolean) {
   const log = { info: jest.fn(), warn: jest.fn(), error: jest.fn() } as unknown as AppLogger;
   new WatchSession(node(draining), call as unknown as ServerDuplexStream<WireAgentMessage, WireControlMessage>, {
     repo: {} as FleetRepository,
-    hub: new FleetHub(),
+    hub: new FleetHub(new KeyEvents()),
+    onUsage: jest.fn(),
     metrics: {} as FleetMetrics,
     log,
     onAck: jest.fn(),

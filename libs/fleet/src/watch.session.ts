@@ -4,7 +4,7 @@ import { AppLogger } from '@keyd/observability';
 import { FleetNodeRecord, FleetRepository } from '@keyd/store';
 import { AgentSession, FleetHub } from './fleet.hub';
 import { FleetMetrics } from './fleet.metrics';
-import { WireAgentMessage, WireControlMessage, WireDesiredKey } from './fleet.protos';
+import { WireAgentMessage, WireControlMessage, WireDesiredKey, WireUsageAck, WireUsageReport } from './fleet.protos';
 
 const PAGE = 1000;
 /** Behind by more changes than this (or than the group's active keys, when more), the agent gets a snapshot. */
@@ -16,6 +16,8 @@ export interface SessionDeps {
   metrics: FleetMetrics;
   log: AppLogger;
   onAck: (node: FleetNodeRecord, rev: number) => void;
+  /** Applies a usage report; null when it is malformed (it is then not acknowledged). */
+  onUsage: (node: FleetNodeRecord, report: WireUsageReport) => Promise<WireUsageAck | null>;
   onDrained: (node: FleetNodeRecord) => void;
 }
 
@@ -26,6 +28,7 @@ export const toWireKey = (k: Key): WireDesiredKey => ({
   flow: k.flow,
   status: k.status,
   subscription_end_ms: k.subscriptionEnd.getTime(),
+  device_limit: k.deviceLimit,
 });
 
 /**
@@ -40,6 +43,8 @@ export class WatchSession implements AgentSession {
   private pumping = false;
   private again = false;
   private closed = false;
+  /** Usage reports are applied one after another, in the order they came. */
+  private usage: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly node: FleetNodeRecord,
@@ -128,6 +133,9 @@ export class WatchSession implements AgentSession {
             now,
           );
         return;
+      case 'usage':
+        if (m.usage) this.applyUsage(m.usage);
+        return;
       case 'drained':
         // Only a node being deleted may confirm it is empty; from any other agent this would delete its node.
         if (this.node.draining) this.deps.onDrained(this.node);
@@ -135,6 +143,16 @@ export class WatchSession implements AgentSession {
       case undefined:
         return;
     }
+  }
+
+  private applyUsage(report: WireUsageReport): void {
+    this.usage = this.usage
+      .then(() => this.deps.onUsage(this.node, report))
+      .then((ack) => (ack ? this.send({ usage_ack: ack }) : undefined))
+      .catch((e: unknown) => {
+        // Not acknowledged: the agent keeps the entries and sends them again.
+        this.deps.log.warn({ err: e, node: this.node.name }, 'cannot apply a usage report');
+      });
   }
 
   private send(m: WireControlMessage): Promise<void> {

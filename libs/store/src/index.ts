@@ -12,4 +12,4 @@ export type * from './repositories/usage.repository';
 export { FleetRepository, tokenDigest } from './repositories/fleet.repository';
 export type { FleetNodeRecord, FleetNodePatch, NewFleetNode, NodeLink } from './repositories/fleet.repository';
 export { ReplicaRepository } from './repositories/replica.repository';
-export type { ReplicaKey, ReplicaTarget } from './repositories/replica.repository';
+export type { ReplicaChanges, ReplicaKey, ReplicaTarget } from './repositories/replica.repository';

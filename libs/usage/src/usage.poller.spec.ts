@@ -24,6 +24,8 @@ describe('UsagePoller', () => {
   let keys: KeyRepository;
   /** Xray before 26.4.13 unless a suite says otherwise. */
   let usersStats = false;
+  /** standalone unless a suite says otherwise. */
+  let role = 'standalone';
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'keyd-poller-'));
@@ -32,6 +34,7 @@ describe('UsagePoller', () => {
     const config = {
       core: { apiAddr: fake.addr, flavor: 'xray', callTimeoutMs: 2000, userLevel: 0 },
       stats: { intervalSeconds: 3600 },
+      fleet: { role },
     } as unknown as KeydConfig;
     const log = createLogger('silent', false);
     keys = new KeyRepository(db);
@@ -91,6 +94,33 @@ describe('UsagePoller', () => {
     return [k?.usage.lifetimeUplinkBytes, k?.usage.lifetimeDownlinkBytes];
   };
   const calls = (method: string, from = 0) => fake.calls.slice(from).filter((c) => c.method === method).length;
+
+  describe("on an agent's node", () => {
+    beforeAll(() => (role = 'agent'));
+    afterAll(() => (role = 'standalone'));
+
+    it("queues each poll's deltas for the control plane with the poll, and forgets only what it acknowledged", async () => {
+      const usage = new UsageRepository(db, keys);
+      const k = await issue('remote', 1);
+      traffic(k.email, 100, 2000);
+      await poller.poll();
+      traffic(k.email, 150, 2600);
+      await poller.poll();
+      await poller.poll();
+      const { stream, entries } = await usage.outbox(100);
+      expect(stream).toMatch(/^[0-9a-f]{32}$/);
+      expect(entries.map((e) => [e.uuid, e.uplink, e.downlink])).toEqual([
+        [k.uuid, 100, 2000],
+        [k.uuid, 50, 600],
+      ]);
+      expect(entries[1].id).toBeGreaterThan(entries[0].id);
+
+      await usage.forgetOutbox('another-stream', entries[1].id);
+      expect((await usage.outbox(100)).entries).toHaveLength(2);
+      await usage.forgetOutbox(stream, entries[0].id);
+      expect((await usage.outbox(100)).entries.map((e) => e.id)).toEqual([entries[1].id]);
+    });
+  });
 
   describe('when the core cannot be read', () => {
     it('counts a failed read in metrics and keeps its error for the status, until a read works', async () => {

@@ -39,6 +39,8 @@ export const COUNTED_AFTER_LEAVING_MS = 86_400_000;
  * Reads the core's per-user counters without resetting them, and turns them
  * into usage: deltas against the last persisted reading, committed with the
  * new readings in one transaction. Then applies data limits and period resets.
+ * On an agent's node the deltas are also queued for the control plane, which
+ * holds the keys' limits and totals over every node.
  */
 @Injectable()
 export class UsagePoller
@@ -52,7 +54,7 @@ export class UsagePoller
     private readonly reader: CounterReader,
     private readonly usage: UsageRepository,
     private readonly sync: KeySyncService,
-    @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'stats'>,
+    @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'stats' | 'fleet'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly log: AppLogger,
   ) {
@@ -127,6 +129,8 @@ export class UsagePoller
       stats,
       periods: periodStarts(now),
       now,
+      // An agent's bytes are its control plane's: they leave through the outbox, committed with the poll.
+      outbox: this.config.fleet.role === 'agent',
     });
     await this.sync.converge([...outcome.reactivated, ...outcome.suspended]);
     const report: UsagePollReport = {

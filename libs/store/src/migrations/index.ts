@@ -6,6 +6,7 @@ import { CountedKeys1764345000000 } from './1764345000000-counted-keys.migration
 import { Fleet1764360000000 } from './1764360000000-fleet.migration';
 import { ConfigFileStamp1764370000000 } from './1764370000000-config-file-stamp.migration';
 import { NodeCertificates1764380000000 } from './1764380000000-node-certificates.migration';
+import { NodeUsage1764390000000 } from './1764390000000-node-usage.migration';
 
 export const migrations = [
   InitialSchema1764300000000,
@@ -16,4 +17,5 @@ export const migrations = [
   Fleet1764360000000,
   ConfigFileStamp1764370000000,
   NodeCertificates1764380000000,
+  NodeUsage1764390000000,
 ];

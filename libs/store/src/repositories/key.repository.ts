@@ -252,8 +252,9 @@ export class KeyRepository {
       sets.push(`${column} = ?`);
       params.push(value);
     };
-    // Agents follow status and end: either moves rev; only a status moves what the local core holds.
-    if (p.status !== undefined || p.subscriptionEnd !== undefined) set('rev', ++this.lastSeq);
+    // Agents follow status, end and device limit: each moves rev; only a status moves what the local core holds.
+    if (p.status !== undefined || p.subscriptionEnd !== undefined || p.deviceLimit !== undefined)
+      set('rev', ++this.lastSeq);
     if (p.status !== undefined) {
       set('status', p.status);
       set('change_seq', this.lastSeq);

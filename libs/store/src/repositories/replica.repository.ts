@@ -11,6 +11,13 @@ export interface ReplicaKey {
   flow: string;
   status: KeyStatus;
   subscriptionEnd: Date;
+  deviceLimit: number;
+}
+
+/** What a batch changed: keys whose status moved (the core must follow), keys whose device limit moved. */
+export interface ReplicaChanges {
+  changed: Key[];
+  limits: Key[];
 }
 
 /** Where an agent's keys go in its own database: its node and its core's inbound. */
@@ -38,8 +45,7 @@ export class ReplicaRepository {
 
   /**
    * Applies changes (or, with `snapshot`, the whole desired set: live keys not
-   * in it are revoked locally) and records the revision. Returns the keys
-   * whose status changed, which the core must be told about.
+   * in it are revoked locally) and records the revision.
    */
   async apply(
     batch: ReplicaKey[],
@@ -47,10 +53,11 @@ export class ReplicaRepository {
     target: ReplicaTarget,
     snapshot: boolean,
     now: Date,
-  ): Promise<Key[]> {
+  ): Promise<ReplicaChanges> {
     return this.keys.writeWith(async (tx, sql) => {
       const existing = new Map((await tx.findByUuids(batch.map((k) => k.uuid))).map((k) => [k.uuid, k]));
       const changed: Key[] = [];
+      const limits: Key[] = [];
       // Removals first: an owner's old key leaves before its replacement arrives (one live key per owner).
       if (snapshot) {
         const wanted = JSON.stringify(batch.map((k) => k.uuid));
@@ -75,7 +82,7 @@ export class ReplicaRepository {
             subscriptionEnd: k.subscriptionEnd,
             dataLimitBytes: 0,
             limitReset: 'none',
-            deviceLimit: 0,
+            deviceLimit: k.deviceLimit,
             subscriptionToken: null,
             status: k.status,
             applied: false,
@@ -83,18 +90,23 @@ export class ReplicaRepository {
           continue;
         }
         const endMoved = local.subscriptionEnd.getTime() !== k.subscriptionEnd.getTime();
-        if (local.status !== k.status) {
-          changed.push(await tx.update(local.id, { status: k.status, subscriptionEnd: k.subscriptionEnd }, now));
-        } else if (endMoved) {
-          await tx.update(local.id, { subscriptionEnd: k.subscriptionEnd }, now);
-        }
+        const limitMoved = local.deviceLimit !== k.deviceLimit;
+        const deviceLimit = limitMoved ? k.deviceLimit : undefined;
+        const statusMoved = local.status !== k.status;
+        if (!statusMoved && !endMoved && !limitMoved) continue;
+        const status = statusMoved ? k.status : undefined;
+        const after = await tx.update(local.id, { status, subscriptionEnd: k.subscriptionEnd, deviceLimit }, now);
+        if (statusMoved) changed.push(after);
+        if (limitMoved) limits.push(after);
       }
-      changed.push(...(await tx.insertMany(fresh, now)));
+      const inserted = await tx.insertMany(fresh, now);
+      changed.push(...inserted);
+      limits.push(...inserted.filter((k) => k.deviceLimit > 0));
       await sql(
         'INSERT INTO agent_state (id, revision) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET revision = excluded.revision',
         [revision],
       );
-      return changed;
+      return { changed, limits };
     });
   }
 

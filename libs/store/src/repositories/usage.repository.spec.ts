@@ -215,6 +215,57 @@ describe('UsageRepository', () => {
     expect(totals.every((t: { up: number; down: number }) => t.up === 140 && t.down === 280)).toBe(true);
   });
 
+  describe("a node's usage", () => {
+    const entry = (id: number, k: Key, uplink: number, downlink: number) => ({ id, uuid: k.uuid, uplink, downlink });
+    const used = async (k: Key) => {
+      const after = await keys.getById(k.id);
+      return [after?.usage.uplinkBytes, after?.usage.downlinkBytes, after?.usage.lifetimeDownlinkBytes];
+    };
+
+    it('adds each entry once: a resend of applied ids adds nothing, and a new stream starts over', async () => {
+      const a = await issue('alice');
+      const b = await issue('bob');
+      const first = await usage.applyNodeUsage(nodeId, 's1', [entry(1, a, 10, 100), entry(2, b, 1, 5)], NOW);
+      expect(first).toEqual({ appliedUpTo: 2, applied: 2, suspended: [] });
+      // A resend of 1-2 with 3 after it: only 3 counts.
+      const again = await usage.applyNodeUsage(
+        nodeId,
+        's1',
+        [entry(1, a, 10, 100), entry(2, b, 1, 5), entry(3, a, 2, 20)],
+        NOW,
+      );
+      expect(again).toEqual({ appliedUpTo: 3, applied: 1, suspended: [] });
+      expect(await usage.applyNodeUsage(nodeId, 's1', [entry(2, b, 1, 5)], NOW)).toMatchObject({
+        appliedUpTo: 3,
+        applied: 0,
+      });
+      expect(await used(a)).toEqual([12, 120, 120]);
+      expect(await used(b)).toEqual([1, 5, 5]);
+      // The node's database was made anew: its ids start from 1 under another stream.
+      await usage.applyNodeUsage(nodeId, 's2', [entry(1, a, 1, 1)], NOW);
+      expect(await used(a)).toEqual([13, 121, 121]);
+    });
+
+    it('skips entries of keys it does not know, and keeps the local counters apart', async () => {
+      const a = await issue('carol');
+      const ghost = { ...a, uuid: '00000000-0000-4000-8000-00000000dead' };
+      const r = await usage.applyNodeUsage(nodeId, 's', [entry(4, ghost, 5, 5), entry(5, a, 1, 2)], NOW);
+      expect(r).toEqual({ appliedUpTo: 5, applied: 1, suspended: [] });
+      const [base] = await baselines([a.email]);
+      expect([base.rawUplink, base.rawDownlink]).toEqual([null, null]);
+    });
+
+    it('suspends a key whose total over the nodes and the local core reaches its limit', async () => {
+      const k = await issue('dave', 1000);
+      await poll({ [k.email]: [100, 400] });
+      const r = await usage.applyNodeUsage(nodeId, 's', [entry(1, k, 0, 499)], NOW);
+      expect(r.suspended).toEqual([]);
+      const over = await usage.applyNodeUsage(nodeId, 's', [entry(2, k, 0, 1)], NOW);
+      expect(over.suspended).toEqual([{ id: k.id, ownerId: 'dave' }]);
+      expect((await keys.getById(k.id))?.status).toBe('SUSPENDED');
+    });
+  });
+
   it('persists the core clock it polled', async () => {
     const stats = { uptimeSeconds: 42, bootAt: new Date(NOW.getTime() - 42_000), polledAt: NOW };
     expect(await usage.statsClock()).toBeNull();

@@ -44,6 +44,27 @@ export interface PollCommit {
   stats: StatsClock | null;
   periods: PeriodStarts;
   now: Date;
+  /**
+   * The bytes belong to a control plane (this is an agent's node): every
+   * delta is also queued in the outbox, in the same transaction.
+   */
+  outbox?: boolean;
+}
+
+/** Bytes a node counted for one key, as its outbox holds them until the control plane applies them. */
+export interface NodeUsageEntry {
+  id: number;
+  uuid: string;
+  uplink: number;
+  downlink: number;
+}
+
+export interface NodeUsageOutcome {
+  /** Every entry of the stream up to this id is applied, now or before. */
+  appliedUpTo: number;
+  /** Entries applied now; the others were applied before (a resend) or name no key. */
+  applied: number;
+  suspended: KeyRef[];
 }
 
 export interface KeyRef {
@@ -119,6 +140,7 @@ export class UsageRepository {
         const periods = first ? await this.resetPeriods(tx, sql, c) : null;
         if (first) await this.recordClock(sql, c);
         await this.addUsage(sql, batch, c.now);
+        if (c.outbox) await this.queue(sql, batch);
         return {
           suspended: last ? await this.suspendOverLimit(tx, sql, c.now) : [],
           reactivated: periods ? periods.reactivated : outcome.reactivated,
@@ -127,6 +149,81 @@ export class UsageRepository {
       });
     }
     return outcome;
+  }
+
+  /** The oldest entries of this node's outbox, and the stream they belong to. */
+  async outbox(limit: number): Promise<{ stream: string; entries: NodeUsageEntry[] }> {
+    const q = internalsOf(this.db).source;
+    const [{ stream }] = (await q.query('SELECT stream FROM usage_stream WHERE id = 1')) as { stream: string }[];
+    const entries = (await q.query('SELECT id, uuid, uplink, downlink FROM usage_outbox ORDER BY id LIMIT ?', [
+      limit,
+    ])) as NodeUsageEntry[];
+    return { stream, entries };
+  }
+
+  /** The control plane applied the outbox's entries up to this id. */
+  async forgetOutbox(stream: string, upToId: number): Promise<void> {
+    await this.keys.writeWith(async (_tx, sql) => {
+      const [row] = (await sql('SELECT stream FROM usage_stream WHERE id = 1')) as { stream: string }[];
+      if (row.stream === stream) await sql('DELETE FROM usage_outbox WHERE id <= ?', [upToId]);
+    });
+  }
+
+  /**
+   * Adds a node's usage entries to the keys they name, each entry once: the
+   * node's last applied id commits with the bytes, so a resend after a lost
+   * acknowledgement or a crash adds nothing. A new stream (the node's
+   * database was made anew) starts from id 0. Then data limits apply to the
+   * keys' totals, summed over every node.
+   */
+  async applyNodeUsage(
+    nodeId: number,
+    stream: string,
+    entries: NodeUsageEntry[],
+    now: Date,
+  ): Promise<NodeUsageOutcome> {
+    return this.keys.writeWith(async (tx, sql) => {
+      const [node] = (await sql('SELECT usage_stream AS stream, usage_applied_id AS upTo FROM nodes WHERE id = ?', [
+        nodeId,
+      ])) as { stream: string | null; upTo: number }[];
+      if (!node) return { appliedUpTo: 0, applied: 0, suspended: [] };
+      const from = node.stream === stream ? Number(node.upTo) : 0;
+      const fresh = entries.filter((e) => e.id > from);
+      const upTo = fresh.reduce((n, e) => Math.max(n, e.id), from);
+      const ids = new Map<string, number>();
+      for (let i = 0; i < fresh.length; i += USAGE_BATCH) {
+        const uuids = JSON.stringify([...new Set(fresh.slice(i, i + USAGE_BATCH).map((e) => e.uuid))]);
+        const rows = (await sql('SELECT id, uuid FROM keys WHERE uuid IN (SELECT value FROM json_each(?))', [
+          uuids,
+        ])) as { id: number; uuid: string }[];
+        for (const r of rows) ids.set(r.uuid, r.id);
+      }
+      const deltas: UsageDelta[] = [];
+      for (const e of fresh) {
+        const keyId = ids.get(e.uuid);
+        if (keyId !== undefined)
+          deltas.push({ keyId, uplink: e.uplink, downlink: e.downlink, rawUplink: null, rawDownlink: null });
+      }
+      for (let i = 0; i < deltas.length; i += USAGE_BATCH)
+        await this.addUsage(sql, deltas.slice(i, i + USAGE_BATCH), now);
+      await sql('UPDATE nodes SET usage_stream = ?, usage_applied_id = ? WHERE id = ?', [stream, upTo, nodeId]);
+      const moved = deltas.map((d) => d.keyId);
+      const suspended = moved.length ? await this.suspendOverLimit(tx, sql, now, moved) : [];
+      return { appliedUpTo: upTo, applied: deltas.length, suspended };
+    });
+  }
+
+  private async queue(sql: SqlQuery, deltas: UsageDelta[]): Promise<void> {
+    const moved = deltas.filter((d) => d.uplink + d.downlink > 0).map((d) => [d.keyId, d.uplink, d.downlink]);
+    if (!moved.length) return;
+    await sql(
+      `INSERT INTO usage_outbox (uuid, uplink, downlink)
+       SELECT k.uuid, d.up, d.down
+       FROM (SELECT value ->> 0 AS id, value ->> 1 AS up, value ->> 2 AS down FROM json_each(?)) AS d
+       JOIN keys k ON k.id = d.id
+       ORDER BY d.id`,
+      [JSON.stringify(moved)],
+    );
   }
 
   private async recordClock(sql: SqlQuery, c: PollCommit): Promise<void> {
@@ -145,10 +242,13 @@ export class UsageRepository {
     }
   }
 
-  private async suspendOverLimit(tx: KeyWriter, sql: SqlQuery, now: Date): Promise<KeyRef[]> {
+  /** Keys over their limit, among `only` when given (the keys a node's usage just moved). */
+  private async suspendOverLimit(tx: KeyWriter, sql: SqlQuery, now: Date, only?: number[]): Promise<KeyRef[]> {
     const over = (await sql(
       `SELECT id, owner_id AS ownerId FROM keys
-       WHERE status = 'ACTIVE' AND data_limit_bytes > 0 AND used_uplink + used_downlink >= data_limit_bytes`,
+       WHERE status = 'ACTIVE' AND data_limit_bytes > 0 AND used_uplink + used_downlink >= data_limit_bytes
+         AND (?1 IS NULL OR id IN (SELECT value FROM json_each(?1)))`,
+      [only ? JSON.stringify(only) : null],
     )) as KeyRef[];
     for (const k of over) await tx.update(k.id, { status: 'SUSPENDED' }, now);
     return over;

@@ -124,6 +124,8 @@ export interface DesiredKey {
   /** ACTIVE, SUSPENDED, EXPIRED or REVOKED: only ACTIVE keys are in the core. */
   status: string;
   subscription_end_ms: number;
+  /** Distinct client addresses the key may use at once on the node; 0 is no limit. */
+  device_limit: number;
 }
 
 export interface AgentHello {
@@ -146,11 +148,31 @@ export interface AgentReport {
 export interface AgentDrained {
 }
 
+/** Bytes one key moved through the node's core since the previous entry for it. */
+export interface UsageEntry {
+  /** Increasing within a stream: the control plane applies each id once. */
+  id: number;
+  uuid: string;
+  uplink: number;
+  downlink: number;
+}
+
+/** Usage the node counted and keeps until the control plane acknowledges it. */
+export interface UsageReport {
+  /**
+   * Names the node's outbox: a node whose database was made anew starts a new
+   * stream, with ids from 1 again.
+   */
+  stream: string;
+  entries: UsageEntry[];
+}
+
 export interface AgentMessage {
   hello?: AgentHello | undefined;
   ack?: AgentAck | undefined;
   report?: AgentReport | undefined;
   drained?: AgentDrained | undefined;
+  usage?: UsageReport | undefined;
 }
 
 export interface KeyChanges {
@@ -169,7 +191,14 @@ export interface KeyChanges {
 export interface Drain {
 }
 
+/** Every usage entry of the stream up to up_to_id is applied: the node may forget it. */
+export interface UsageAck {
+  stream: string;
+  up_to_id: number;
+}
+
 export interface ControlMessage {
   changes?: KeyChanges | undefined;
   drain?: Drain | undefined;
+  usage_ack?: UsageAck | undefined;
 }

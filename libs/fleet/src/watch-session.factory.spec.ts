@@ -1,11 +1,11 @@
 import { AppLogger } from '@keyd/observability';
 import { FleetNodeRecord, FleetRepository } from '@keyd/store';
-import { FleetSyncServer } from './sync.server';
+import { WatchSessions } from './watch-session.factory';
 import { agentNode } from './testing/node.fixture';
 
 const node = (id: number) => agentNode({ id, name: `node-${id}` });
 
-describe('FleetSyncServer acknowledgements', () => {
+describe('WatchSessions acknowledgements', () => {
   const written: [number, number][] = [];
   let release: () => void = () => undefined;
   const repo = {
@@ -16,9 +16,7 @@ describe('FleetSyncServer acknowledgements', () => {
       }),
   } as unknown as FleetRepository;
   const log = { info: jest.fn(), warn: jest.fn(), error: jest.fn() } as unknown as AppLogger;
-  const server = new FleetSyncServer(repo, {} as never, {} as never, {} as never, {} as never, {} as never, log, {
-    fleet: {} as never,
-  });
+  const server = new WatchSessions(repo, {} as never, {} as never, {} as never, {} as never, log);
   const persistAck = (n: FleetNodeRecord, rev: number) => server['persistAck'](n, rev);
   const settle = async () => {
     for (let i = 0; i < 10; i++) {
