@@ -134,6 +134,13 @@ export class AgentLink implements OnApplicationBootstrap, OnApplicationShutdown 
     if (m.drain) {
       const failed = await this.applier.drain();
       if (!failed) {
+        // Every byte counted here reaches the control plane before the node is forgotten.
+        for (let after = 0; ;) {
+          const { stream: id, entries } = await this.usage.outbox(USAGE_REPORT_MAX, after);
+          if (!entries.length) break;
+          stream.write({ usage: { stream: id, entries } });
+          after = entries[entries.length - 1].id;
+        }
         stream.write({ drained: {} });
         this.log.warn({}, 'node drained: every key removed from the core');
       }

@@ -9,6 +9,8 @@ import { WireAgentMessage, WireControlMessage, WireDesiredKey, WireUsageAck, Wir
 const PAGE = 1000;
 /** Behind by more changes than this (or than the group's active keys, when more), the agent gets a snapshot. */
 export const SNAPSHOT_AFTER_CHANGES = 1000;
+/** Usage reports held for one link at a time. */
+const USAGE_QUEUE_MAX = 4;
 
 export interface SessionDeps {
   repo: FleetRepository;
@@ -16,8 +18,8 @@ export interface SessionDeps {
   metrics: FleetMetrics;
   log: AppLogger;
   onAck: (node: FleetNodeRecord, rev: number) => void;
-  /** Applies a usage report; null when it is malformed (it is then not acknowledged). */
-  onUsage: (node: FleetNodeRecord, report: WireUsageReport) => Promise<WireUsageAck | null>;
+  /** Applies a usage report; rejects when it cannot (it is then not acknowledged, and the agent sends it again). */
+  onUsage: (node: FleetNodeRecord, report: WireUsageReport) => Promise<WireUsageAck>;
   onDrained: (node: FleetNodeRecord) => void;
 }
 
@@ -43,8 +45,9 @@ export class WatchSession implements AgentSession {
   private pumping = false;
   private again = false;
   private closed = false;
-  /** Usage reports are applied one after another, in the order they came. */
+  /** Usage reports are applied one after another, in the order they came; a drain's end waits for them. */
   private usage: Promise<void> = Promise.resolve();
+  private usageQueued = 0;
 
   constructor(
     private readonly node: FleetNodeRecord,
@@ -138,7 +141,11 @@ export class WatchSession implements AgentSession {
         return;
       case 'drained':
         // Only a node being deleted may confirm it is empty; from any other agent this would delete its node.
-        if (this.node.draining) this.deps.onDrained(this.node);
+        // The usage the agent sent before it is applied first: the node's row, and its cursor, go with the node.
+        if (this.node.draining)
+          this.usage
+            .then(() => this.deps.onDrained(this.node))
+            .catch((e: unknown) => this.deps.log.error({ err: e, node: this.node.name }, 'cannot finish a drain'));
         return;
       case undefined:
         return;
@@ -146,13 +153,19 @@ export class WatchSession implements AgentSession {
   }
 
   private applyUsage(report: WireUsageReport): void {
+    // An agent sends one report at a time (all of its outbox only when drained): more queued than that are
+    // dropped unacknowledged, and sent again.
+    if (this.usageQueued >= USAGE_QUEUE_MAX && !this.node.draining) return;
+    this.usageQueued++;
     this.usage = this.usage
       .then(() => this.deps.onUsage(this.node, report))
-      .then((ack) => (ack ? this.send({ usage_ack: ack }) : undefined))
+      .then((ack) => this.send({ usage_ack: ack }))
       .catch((e: unknown) => {
         // Not acknowledged: the agent keeps the entries and sends them again.
-        this.deps.log.warn({ err: e, node: this.node.name }, 'cannot apply a usage report');
-      });
+        this.deps.log.error({ err: e, node: this.node.name }, 'cannot apply a usage report');
+        this.close();
+      })
+      .finally(() => this.usageQueued--);
   }
 
   private send(m: WireControlMessage): Promise<void> {

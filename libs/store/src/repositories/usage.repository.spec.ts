@@ -246,6 +246,18 @@ describe('UsageRepository', () => {
       expect(await used(a)).toEqual([13, 121, 121]);
     });
 
+    it('adds every entry of a key that a report holds several of (one per poll)', async () => {
+      const a = await issue('erin');
+      const r = await usage.applyNodeUsage(
+        nodeId,
+        's',
+        [entry(1, a, 10, 100), entry(2, a, 10, 100), entry(3, a, 1, 1)],
+        NOW,
+      );
+      expect(r).toEqual({ appliedUpTo: 3, applied: 3, suspended: [] });
+      expect(await used(a)).toEqual([21, 201, 201]);
+    });
+
     it('skips entries of keys it does not know, and keeps the local counters apart', async () => {
       const a = await issue('carol');
       const ghost = { ...a, uuid: '00000000-0000-4000-8000-00000000dead' };

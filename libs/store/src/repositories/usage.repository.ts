@@ -151,13 +151,14 @@ export class UsageRepository {
     return outcome;
   }
 
-  /** The oldest entries of this node's outbox, and the stream they belong to. */
-  async outbox(limit: number): Promise<{ stream: string; entries: NodeUsageEntry[] }> {
+  /** The oldest entries of this node's outbox after an id, and the stream they belong to. */
+  async outbox(limit: number, afterId = 0): Promise<{ stream: string; entries: NodeUsageEntry[] }> {
     const q = internalsOf(this.db).source;
     const [{ stream }] = (await q.query('SELECT stream FROM usage_stream WHERE id = 1')) as { stream: string }[];
-    const entries = (await q.query('SELECT id, uuid, uplink, downlink FROM usage_outbox ORDER BY id LIMIT ?', [
-      limit,
-    ])) as NodeUsageEntry[];
+    const entries = (await q.query(
+      'SELECT id, uuid, uplink, downlink FROM usage_outbox WHERE id > ? ORDER BY id LIMIT ?',
+      [afterId, limit],
+    )) as NodeUsageEntry[];
     return { stream, entries };
   }
 
@@ -198,18 +199,26 @@ export class UsageRepository {
         ])) as { id: number; uuid: string }[];
         for (const r of rows) ids.set(r.uuid, r.id);
       }
-      const deltas: UsageDelta[] = [];
+      // One key may have an entry per poll in a report: they are summed, since one UPDATE … FROM
+      // applies a single joined row per key.
+      const byKey = new Map<number, UsageDelta>();
+      let applied = 0;
       for (const e of fresh) {
         const keyId = ids.get(e.uuid);
-        if (keyId !== undefined)
-          deltas.push({ keyId, uplink: e.uplink, downlink: e.downlink, rawUplink: null, rawDownlink: null });
+        if (keyId === undefined) continue;
+        applied++;
+        const d = byKey.get(keyId) ?? { keyId, uplink: 0, downlink: 0, rawUplink: null, rawDownlink: null };
+        d.uplink += e.uplink;
+        d.downlink += e.downlink;
+        byKey.set(keyId, d);
       }
+      const deltas = [...byKey.values()];
       for (let i = 0; i < deltas.length; i += USAGE_BATCH)
         await this.addUsage(sql, deltas.slice(i, i + USAGE_BATCH), now);
       await sql('UPDATE nodes SET usage_stream = ?, usage_applied_id = ? WHERE id = ?', [stream, upTo, nodeId]);
       const moved = deltas.map((d) => d.keyId);
       const suspended = moved.length ? await this.suspendOverLimit(tx, sql, now, moved) : [];
-      return { appliedUpTo: upTo, applied: deltas.length, suspended };
+      return { appliedUpTo: upTo, applied, suspended };
     });
   }
 
@@ -244,14 +253,15 @@ export class UsageRepository {
 
   /** Keys over their limit, among `only` when given (the keys a node's usage just moved). */
   private async suspendOverLimit(tx: KeyWriter, sql: SqlQuery, now: Date, only?: number[]): Promise<KeyRef[]> {
-    const over = (await sql(
-      `SELECT id, owner_id AS ownerId FROM keys
-       WHERE status = 'ACTIVE' AND data_limit_bytes > 0 AND used_uplink + used_downlink >= data_limit_bytes
-         AND (?1 IS NULL OR id IN (SELECT value FROM json_each(?1)))`,
-      [only ? JSON.stringify(only) : null],
-    )) as KeyRef[];
-    for (const k of over) await tx.update(k.id, { status: 'SUSPENDED' }, now);
-    return over;
+    const over = `status = 'ACTIVE' AND data_limit_bytes > 0 AND used_uplink + used_downlink >= data_limit_bytes`;
+    // Two statements, not one with an OR: with `only` the keys are looked up by id, never by scanning the live ones.
+    const rows = (await (only
+      ? sql(`SELECT id, owner_id AS ownerId FROM keys WHERE id IN (SELECT value FROM json_each(?)) AND ${over}`, [
+          JSON.stringify(only),
+        ])
+      : sql(`SELECT id, owner_id AS ownerId FROM keys WHERE ${over}`))) as KeyRef[];
+    for (const k of rows) await tx.update(k.id, { status: 'SUSPENDED' }, now);
+    return rows;
   }
 
   /** Zeroes usage of keys whose period ended; those suspended for data and not past their end come back. */
