@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { existsSync } from 'fs';
 import * as path from 'path';
 import { configWriteScenario } from './scenarios/config-write.scenario';
+import { fleetScenario } from './scenarios/fleet.scenario';
 import { fullSizeScenario } from './scenarios/full-size.scenario';
 import { grantsScenario } from './scenarios/grants.scenario';
 import { importScenario } from './scenarios/import.scenario';
@@ -31,6 +32,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   import: importScenario,
   'full-size': fullSizeScenario,
   soak: soakScenario,
+  fleet: fleetScenario,
 };
 
 const MAIN = path.resolve(__dirname, '../dist/apps/keyd/src/main.js');

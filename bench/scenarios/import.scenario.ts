@@ -36,7 +36,8 @@ export interface ImportFigures {
   daemonSeconds: number;
 }
 
-async function rawAdds(ctx: BenchContext, files: CoreFiles, n: number): Promise<number> {
+/** N fresh users added to a fresh core at c=64 through the bare API client: a sync's ceiling. */
+export async function rawAdds(ctx: BenchContext, files: CoreFiles, n: number, scenario = 'import'): Promise<number> {
   const { core } = await startCoreTimed(files, files.basePath);
   const client = rawClient(core.apiAddr);
   try {
@@ -44,7 +45,7 @@ async function rawAdds(ctx: BenchContext, files: CoreFiles, n: number): Promise<
       const uuid = randomUUID();
       return { email: `raw.${uuid}`, uuid, flow: '', level: 0 };
     });
-    ctx.progress(`import: ${fmt.size(n)} raw AlterInbound adds at c=${CONCURRENCY}`);
+    ctx.progress(`${scenario}: ${fmt.size(n)} raw AlterInbound adds at c=${CONCURRENCY}`);
     const t0 = Date.now();
     await mapLimit(users, CONCURRENCY, (u) => client.addUser(INBOUND_TAG, u));
     return (Date.now() - t0) / 1000;

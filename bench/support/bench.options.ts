@@ -11,10 +11,11 @@ export const SCENARIOS = [
   'import',
   'full-size',
   'soak',
+  'fleet',
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
-/** The soak runs for minutes on end, so only when asked for by name. */
-const DEFAULT_SCENARIOS = SCENARIOS.filter((s) => s !== 'soak');
+/** The soak and the fleet (eleven keyds and cores) run for minutes on end, so only when asked for by name. */
+const DEFAULT_SCENARIOS = SCENARIOS.filter((s) => s !== 'soak' && s !== 'fleet');
 
 export interface BenchOptions {
   /** Grants per concurrency level, and raw adds for the ceiling. */
@@ -49,6 +50,8 @@ export interface BenchOptions {
   fullGrants: number;
   /** Concurrency of the seeding through the API. */
   seedConcurrency: number;
+  /** Keys every node of the fleet scenario holds. */
+  fleetKeys: number;
   /** Length of the soak. */
   minutes: number;
   only: ScenarioName[];
@@ -84,11 +87,12 @@ const KNOBS = {
   fullSize: { flag: 'full-size', env: 'BENCH_FULL_SIZE', help: 'keys seeded through the API for full-size (100000)' },
   fullGrants: { flag: 'full-grants', env: 'BENCH_FULL_GRANTS', help: 'grants at c=16 per full-size node (3000)' },
   seedConcurrency: { flag: 'seed-concurrency', env: 'BENCH_SEED_CONCURRENCY', help: 'seeding concurrency (32)' },
+  fleetKeys: { flag: 'fleet-keys', env: 'BENCH_FLEET_KEYS', help: 'keys on each of the 10 fleet nodes (10000)' },
   minutes: { flag: 'minutes', env: 'BENCH_MINUTES', help: 'soak length in minutes (10)' },
   only: {
     flag: 'only',
     env: 'BENCH_ONLY',
-    help: `scenarios to run (${DEFAULT_SCENARIOS.join(',')}; soak only by name)`,
+    help: `scenarios to run (${DEFAULT_SCENARIOS.join(',')}; soak and fleet only by name)`,
   },
   workDir: { flag: 'work-dir', env: 'BENCH_WORK_DIR', help: 'scratch directory (a fresh one under the tmpdir)' },
 } satisfies Partial<Record<keyof BenchOptions, Knob>>;
@@ -164,6 +168,7 @@ export function benchOptions(argv: string[] = process.argv.slice(2)): BenchOptio
     fullSize: int(KNOBS.fullSize, flags, 100_000, 1),
     fullGrants: int(KNOBS.fullGrants, flags, 3000, 10),
     seedConcurrency: int(KNOBS.seedConcurrency, flags, 32, 1),
+    fleetKeys: int(KNOBS.fleetKeys, flags, 10_000, 1000),
     minutes: int(KNOBS.minutes, flags, 10, 1),
     only: scenarios(flags),
     resultsDir: path.join(root, 'results'),
