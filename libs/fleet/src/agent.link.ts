@@ -37,8 +37,8 @@ export class AgentLink implements OnApplicationBootstrap, OnApplicationShutdown 
   private snapshotParts: WireDesiredKey[] = [];
   /** Committed locally but not yet confirmed by the core: acknowledged once nothing is pending. */
   private unacked: number | null = null;
-  /** The usage report awaiting its acknowledgement, and on which stream it went. */
-  private usageSent?: { stream: Stream; at: number };
+  /** The usage report awaiting its acknowledgement: on which stream it went, when, and its last entry. */
+  private usageSent?: { stream: Stream; at: number; lastId: number };
 
   constructor(
     private readonly applier: ReplicaApplier,
@@ -127,8 +127,11 @@ export class AgentLink implements OnApplicationBootstrap, OnApplicationShutdown 
     }
     if (m.usage_ack) {
       await this.usage.forgetOutbox(m.usage_ack.stream, m.usage_ack.up_to_id);
-      this.usageSent = undefined;
-      await this.sendUsage(stream);
+      // A late answer to an earlier send of the same entries leaves the report in flight waiting.
+      if (this.usageSent && m.usage_ack.up_to_id >= this.usageSent.lastId) {
+        this.usageSent = undefined;
+        await this.sendUsage(stream);
+      }
       return;
     }
     if (m.drain) {
@@ -178,7 +181,7 @@ export class AgentLink implements OnApplicationBootstrap, OnApplicationShutdown 
     const { stream: id, entries } = await this.usage.outbox(USAGE_REPORT_MAX);
     if (!entries.length) return;
     stream.write({ usage: { stream: id, entries } });
-    this.usageSent = { stream, at: Date.now() };
+    this.usageSent = { stream, at: Date.now(), lastId: entries[entries.length - 1].id };
   }
 
   /** Periodic: report the core's state and usage, and acknowledge what the local retrier has since pushed. */

@@ -28,6 +28,7 @@ interface Waiter {
  * The live side of the fleet: which agents are connected, what they
  * acknowledged and reported. Grants wait here for the acknowledgements of the
  * connected agents of their group; a node without a link is never waited for.
+ * Every key change kicks the open links, so that each sends what is new.
  */
 @Injectable()
 export class FleetHub implements OnApplicationBootstrap {

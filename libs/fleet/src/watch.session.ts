@@ -48,6 +48,7 @@ export class WatchSession implements AgentSession {
   /** Usage reports are applied one after another, in the order they came; a drain's end waits for them. */
   private usage: Promise<void> = Promise.resolve();
   private usageQueued = 0;
+  private usageFailed = false;
 
   constructor(
     private readonly node: FleetNodeRecord,
@@ -144,7 +145,8 @@ export class WatchSession implements AgentSession {
         // The usage the agent sent before it is applied first: the node's row, and its cursor, go with the node.
         if (this.node.draining)
           this.usage
-            .then(() => this.deps.onDrained(this.node))
+            // A report that failed is still the agent's to send: the node is forgotten only once it is applied.
+            .then(() => (this.usageFailed ? undefined : this.deps.onDrained(this.node)))
             .catch((e: unknown) => this.deps.log.error({ err: e, node: this.node.name }, 'cannot finish a drain'));
         return;
       case undefined:
@@ -162,6 +164,7 @@ export class WatchSession implements AgentSession {
       .then((ack) => this.send({ usage_ack: ack }))
       .catch((e: unknown) => {
         // Not acknowledged: the agent keeps the entries and sends them again.
+        this.usageFailed = true;
         this.deps.log.error({ err: e, node: this.node.name }, 'cannot apply a usage report');
         this.close();
       })

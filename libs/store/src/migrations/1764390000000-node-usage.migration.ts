@@ -8,7 +8,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * the bytes, so a resend is never counted twice. The stream names one
  * outbox: a database made anew starts ids from 1 again under a new stream.
  * Agents now also hold each key's device limit, which their copies lack:
- * every agent node gets a snapshot on its next watch.
+ * every key with a limit gets a new revision, so agents receive it as a change.
  */
 export class NodeUsage1764390000000 implements MigrationInterface {
   name = 'NodeUsage1764390000000';
@@ -27,7 +27,8 @@ export class NodeUsage1764390000000 implements MigrationInterface {
     await q.query(`INSERT INTO usage_stream (id, stream) VALUES (1, lower(hex(randomblob(16))))`);
     await q.query(`ALTER TABLE nodes ADD COLUMN usage_stream TEXT`);
     await q.query(`ALTER TABLE nodes ADD COLUMN usage_applied_id INTEGER NOT NULL DEFAULT 0`);
-    await q.query(`UPDATE nodes SET resync_rev = (SELECT COALESCE(MAX(rev), 0) FROM keys) WHERE kind = 'agent'`);
+    // Above every revision an agent can hold, each distinct (changes are paged by revision).
+    await q.query(`UPDATE keys SET rev = (SELECT MAX(rev) FROM keys) + id WHERE device_limit > 0`);
   }
 
   async down(q: QueryRunner): Promise<void> {
