@@ -38,7 +38,11 @@ class StoreCloser implements OnApplicationShutdown {
       useFactory: (db: StoreDatabase, keys: KeyRepository) => new UsageRepository(db, keys),
     },
     { provide: NodeRepository, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new NodeRepository(db) },
-    { provide: FleetRepository, inject: [StoreDatabase], useFactory: (db: StoreDatabase) => new FleetRepository(db) },
+    {
+      provide: FleetRepository,
+      inject: [StoreDatabase, KeyRepository],
+      useFactory: (db: StoreDatabase, keys: KeyRepository) => new FleetRepository(db, keys),
+    },
     {
       provide: ReplicaRepository,
       inject: [KeyRepository],

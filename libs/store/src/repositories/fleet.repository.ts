@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Key } from '@keyd/domain';
 import { internalsOf, StoreDatabase } from '../store.database';
+import { KeyRepository } from './key.repository';
 import { KeyRow, rowToKey } from './key.rows';
 
 /** What a share link to a node needs beyond its host and port. */
@@ -85,7 +86,10 @@ export const tokenDigest = (token: string): string => createHash('sha256').updat
 
 /** The fleet's nodes and the per-group reads the agent link serves from the keys table. */
 export class FleetRepository {
-  constructor(private readonly db: StoreDatabase) {}
+  constructor(
+    private readonly db: StoreDatabase,
+    private readonly keys: KeyRepository,
+  ) {}
 
   private async rows(sql: string, params: unknown[] = []): Promise<NodeRow[]> {
     return (await internalsOf(this.db).source.query(sql, params)) as NodeRow[];
@@ -161,10 +165,13 @@ export class FleetRepository {
 
   /**
    * Changes a node. A new group or a re-enabled node must be followed from a
-   * snapshot: its set of keys changed without their revisions moving.
+   * snapshot: its set of keys changed without their revisions moving. Its
+   * resync revision is a new one, above every key's, so that an agent already
+   * at the latest key revision is still below it; the snapshot carries it.
    */
   async update(id: number, patch: FleetNodePatch, now: Date): Promise<FleetNodeRecord> {
-    return internalsOf(this.db).writes.run(async (m) => {
+    return this.keys.writeWith(async (tx, query) => {
+      const m = { query };
       const [before] = (await m.query('SELECT * FROM nodes WHERE id = ?', [id])) as NodeRow[];
       const sets = ['updated_at = ?'];
       const params: unknown[] = [now.getTime()];
@@ -180,7 +187,7 @@ export class FleetRepository {
       const regroup =
         (patch.group !== undefined && patch.group !== before.node_group) ||
         (patch.enabled !== undefined && (patch.enabled ? 1 : 0) !== before.enabled);
-      if (regroup) set('resync_rev', await this.maxRevIn(m));
+      if (regroup) set('resync_rev', tx.claimRevision());
       const rows = (await m.query(`update nodes SET ${sets.join(', ')} WHERE id = ? RETURNING *`, [
         ...params,
         id,
@@ -213,7 +220,9 @@ export class FleetRepository {
   }
 
   private async maxRevIn(m: { query: (sql: string) => Promise<unknown> }): Promise<number> {
-    const rows = (await m.query('SELECT COALESCE(MAX(rev), 0) AS rev FROM keys')) as { rev: number }[];
+    const rows = (await m.query(
+      'SELECT MAX(COALESCE((SELECT MAX(rev) FROM keys), 0), COALESCE((SELECT MAX(resync_rev) FROM nodes), 0)) AS rev',
+    )) as { rev: number }[];
     return Number(rows[0].rev);
   }
 

@@ -44,11 +44,11 @@ export class KeyRepository {
   /** For repositories of this store that need raw SQL next to the key writes, in the same transaction. */
   async writeWith<T>(fn: (tx: KeyWriter, query: SqlQuery) => Promise<T>): Promise<T> {
     if (this.lastSeq < 0) {
-      // rev takes its values from the same counter as change_seq, and is never below it.
-      const row = await this.keys
-        .createQueryBuilder('k')
-        .select('MAX(k.rev)', 'seq')
-        .getRawOne<{ seq: number | null }>();
+      // rev takes its values from the same counter as change_seq, and is never below it; a node's
+      // resync revision (claimRevision) comes from it too.
+      const [row] = (await internalsOf(this.db).source.query(
+        'SELECT MAX(COALESCE((SELECT MAX(rev) FROM keys), 0), COALESCE((SELECT MAX(resync_rev) FROM nodes), 0)) AS seq',
+      )) as { seq: number }[];
       this.lastSeq = Math.max(this.lastSeq, Number(row?.seq ?? 0));
     }
     return internalsOf(this.db).writes.run((m) =>
@@ -73,6 +73,7 @@ export class KeyRepository {
     return {
       ...importLookups((sql, params) => m.query(sql, params)),
       insertMany: (keys, now) => this.insertMany(m, keys, now),
+      claimRevision: () => ++this.lastSeq,
       findLiveByOwner: (ownerId) =>
         one(`SELECT * FROM keys WHERE owner_id = ? AND status IN ('ACTIVE', 'SUSPENDED')`, [ownerId]),
       findLatestByOwner: (ownerId) => one('SELECT * FROM keys WHERE owner_id = ? ORDER BY id DESC LIMIT 1', [ownerId]),
