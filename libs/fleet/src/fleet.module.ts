@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { KEYD_CONFIG } from '@keyd/config';
 import { KeysModule } from '@keyd/keys';
 import { ReconcileModule } from '@keyd/reconcile';
+import { CURRENT_NODE } from '@keyd/store';
 import { AgentLink } from './agent.link';
 import { FleetGrants } from './fleet-grants.service';
 import { FleetAuthority } from './fleet.authority';
@@ -11,7 +13,7 @@ import { NodeDirectory } from './node.directory';
 import { NodeUsageService } from './node-usage.service';
 import { NodeService } from './node.service';
 import { NodeSupport } from './node.support';
-import { ReplicaApplier } from './replica.applier';
+import { REPLICA_TARGET, ReplicaApplier, replicaTarget } from './replica.applier';
 import { FleetSyncServer } from './sync.server';
 import { WatchSessions } from './watch-session.factory';
 
@@ -38,6 +40,10 @@ export class FleetControlModule {}
 /** An agent's side: follow the control plane into the local copy, and enforce it on the local core. */
 @Module({
   imports: [KeysModule, ReconcileModule],
-  providers: [ReplicaApplier, AgentLink],
+  providers: [
+    { provide: REPLICA_TARGET, useFactory: replicaTarget, inject: [CURRENT_NODE, KEYD_CONFIG] },
+    ReplicaApplier,
+    AgentLink,
+  ],
 })
 export class FleetAgentModule {}

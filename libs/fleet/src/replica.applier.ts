@@ -1,9 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
+import { KeydConfig } from '@keyd/config';
 import { CLOCK, Clock, KEY_STATUSES, KeyStatus } from '@keyd/domain';
-import { KeyEvents, KeySyncService } from '@keyd/keys';
-import { CURRENT_NODE, NodeRecord, ReplicaKey, ReplicaRepository } from '@keyd/store';
+import { BulkPusher, KeyEvents } from '@keyd/keys';
+import { NodeRecord, ReplicaKey, ReplicaRepository, ReplicaTarget } from '@keyd/store';
 import { WireDesiredKey } from './fleet.protos';
+
+/** Where this agent's keys go: its node and its core's inbound. */
+export const REPLICA_TARGET = Symbol('REPLICA_TARGET');
+
+export const replicaTarget = (node: NodeRecord, config: Pick<KeydConfig, 'core'>): ReplicaTarget => ({
+  nodeId: node.id,
+  inboundTag: config.core.inboundTag,
+});
 
 const toReplica = (k: WireDesiredKey): ReplicaKey => {
   if (!(KEY_STATUSES as readonly string[]).includes(k.status)) throw new Error(`unknown key status ${k.status}`);
@@ -29,10 +37,9 @@ const toReplica = (k: WireDesiredKey): ReplicaKey => {
 export class ReplicaApplier {
   constructor(
     private readonly replica: ReplicaRepository,
-    private readonly sync: KeySyncService,
+    private readonly pusher: BulkPusher,
     private readonly events: KeyEvents,
-    @Inject(CURRENT_NODE) private readonly node: NodeRecord,
-    @Inject(KEYD_CONFIG) private readonly config: Pick<KeydConfig, 'core'>,
+    @Inject(REPLICA_TARGET) private readonly target: ReplicaTarget,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -42,11 +49,10 @@ export class ReplicaApplier {
 
   /** Returns how many core changes failed; they stay pending for the local retrier. */
   async apply(keys: WireDesiredKey[], revision: number, snapshot: boolean): Promise<number> {
-    const target = { nodeId: this.node.id, inboundTag: this.config.core.inboundTag };
     const { changed, limits } = await this.replica.apply(
       keys.map(toReplica),
       revision,
-      target,
+      this.target,
       snapshot,
       this.clock.now(),
     );
@@ -55,7 +61,7 @@ export class ReplicaApplier {
       this.events.emit('deviceLimit', { ownerId: k.ownerId, email: k.email, deviceLimit: k.deviceLimit });
     // Renewals change no status, only the end: the expiry timer and the config file follow them too.
     if (!changed.length && keys.length) this.events.emit('changed', {});
-    return this.sync.converge(changed);
+    return this.pusher.converge(changed);
   }
 
   /** Removes every key from the core: the node is being deleted. */
@@ -70,9 +76,8 @@ export class ReplicaApplier {
       subscriptionEnd: k.subscriptionEnd,
       deviceLimit: k.deviceLimit,
     }));
-    const target = { nodeId: this.node.id, inboundTag: this.config.core.inboundTag };
-    const { changed } = await this.replica.apply(gone, await this.revision(), target, false, this.clock.now());
-    return this.sync.converge(changed);
+    const { changed } = await this.replica.apply(gone, await this.revision(), this.target, false, this.clock.now());
+    return this.pusher.converge(changed);
   }
 
   pending(): Promise<number> {

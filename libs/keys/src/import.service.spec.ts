@@ -10,7 +10,7 @@ import { FakeCore, startFakeCore } from '@keyd/xray/testing';
 import { BulkPushTracker } from './bulk-push.tracker';
 import { GrantRecorder } from './grant.recorder';
 import { GrantService } from './grant.service';
-import { ImportPusher } from './import.pusher';
+import { BulkPusher } from './bulk.pusher';
 import { ImportService } from './import.service';
 import { ImportOptions, ImportRowInput } from './import.types';
 import { KeyEvents } from './key.events';
@@ -63,7 +63,14 @@ describe('ImportService', () => {
     core = new XrayClient(config);
     const sync = new KeySyncService(core, keys, new OwnerLocks(), events, log, config);
     const factory = new KeyFactory(node, config);
-    imports = new ImportService(keys, factory, new ImportPusher(keys, sync, new BulkPushTracker()), events, clock, log);
+    imports = new ImportService(
+      keys,
+      factory,
+      new BulkPusher(keys, sync, new BulkPushTracker(), events),
+      events,
+      clock,
+      log,
+    );
     grants = new GrantService(keys, sync, factory, new GrantRecorder(events, log), clock);
   });
 

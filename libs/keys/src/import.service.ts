@@ -3,7 +3,7 @@ import { CLOCK, Clock, Key } from '@keyd/domain';
 import { AppLogger, LOGGER } from '@keyd/observability';
 import { ImportLookups, KeyRepository, KeyWriter } from '@keyd/store';
 import { ImportBatchPlan, ImportPlanner } from './import.planner';
-import { ImportPusher } from './import.pusher';
+import { BulkPusher } from './bulk.pusher';
 import {
   emptyImportReport,
   ImportConfigClient,
@@ -47,7 +47,7 @@ export class ImportService {
   constructor(
     private readonly keys: KeyRepository,
     private readonly factory: KeyFactory,
-    private readonly pusher: ImportPusher,
+    private readonly pusher: BulkPusher,
     private readonly events: KeyEvents,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly log: AppLogger,

@@ -16,3 +16,4 @@ export * from './import.service';
 export * from './import.types';
 export { ImportRefusedError } from './import.validation';
 export * from './bulk-push.tracker';
+export { BulkPusher } from './bulk.pusher';

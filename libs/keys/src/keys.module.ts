@@ -5,7 +5,7 @@ import { XrayModule } from '@keyd/xray';
 import { BulkPushTracker } from './bulk-push.tracker';
 import { GrantRecorder } from './grant.recorder';
 import { GrantService } from './grant.service';
-import { ImportPusher } from './import.pusher';
+import { BulkPusher } from './bulk.pusher';
 import { ImportService } from './import.service';
 import { KeyAdminService } from './key-admin.service';
 import { KeyChanges } from './key.changes';
@@ -24,7 +24,7 @@ import { RequestLedgerPruner } from './request-ledger.pruner';
     BulkPushTracker,
     GrantService,
     GrantRecorder,
-    ImportPusher,
+    BulkPusher,
     ImportService,
     KeyAdminService,
     KeyChanges,
@@ -40,6 +40,7 @@ import { RequestLedgerPruner } from './request-ledger.pruner';
   ],
   exports: [
     BulkPushTracker,
+    BulkPusher,
     GrantService,
     ImportService,
     KeyAdminService,
