@@ -187,7 +187,8 @@ export class WatchSession implements AgentSession {
     // A node holding nothing yet takes the whole set in one commit and one bulk push, not a page at a time.
     const tooOld = since === 0 || since < this.node.resyncRev || since > (await repo.maxRev()) || !this.node.enabled;
     const behind = tooOld ? Infinity : await repo.countChangesSince(group, since);
-    if (behind > Math.max(SNAPSHOT_AFTER_CHANGES, await repo.countActive(group))) await this.snapshot();
+    // Counting the group's keys costs a scan of them: only a long gap needs it.
+    if (behind > SNAPSHOT_AFTER_CHANGES && behind > (await repo.countActive(group))) await this.snapshot();
     else this.sentRev = since;
   }
 

@@ -7,6 +7,7 @@ import { Fleet1764360000000 } from './1764360000000-fleet.migration';
 import { ConfigFileStamp1764370000000 } from './1764370000000-config-file-stamp.migration';
 import { NodeCertificates1764380000000 } from './1764380000000-node-certificates.migration';
 import { NodeUsage1764390000000 } from './1764390000000-node-usage.migration';
+import { RevisionIndex1764400000000 } from './1764400000000-revision-index.migration';
 
 export const migrations = [
   InitialSchema1764300000000,
@@ -18,4 +19,5 @@ export const migrations = [
   ConfigFileStamp1764370000000,
   NodeCertificates1764380000000,
   NodeUsage1764390000000,
+  RevisionIndex1764400000000,
 ];
