@@ -6,6 +6,7 @@ import type { PeerCertificate } from 'tls';
 import * as grpc from '@grpc/grpc-js';
 import { makeTestPki, TestPki } from './support/certs.harness';
 import { fleetListen, NodesClient, startAgentNode } from './support/fleet.harness';
+import { runKeyd } from './support/cli.harness';
 import { eventually, keydPackage } from './support/keyd.harness';
 import { Stack, startStack } from './support/stack.harness';
 
@@ -15,6 +16,8 @@ type NodeSyncClient = grpc.Client & { Enroll: Unary; Watch: () => grpc.ClientDup
 /** The control plane's certificate names no host: it is checked against the pinned CA and its CN. */
 const controlPlaneOnly = (_host: string, cert: PeerCertificate) =>
   cert.subject?.CN === 'keyd control plane' ? undefined : new Error(`unexpected certificate ${cert.subject?.CN}`);
+
+const ADMIN_TOKEN = 'fleet-trust-admin-token-0123456789';
 
 /**
  * The agent link's trust: the CA the control plane made at first start, join
@@ -76,7 +79,10 @@ describe('fleet trust: enrollment, single-use tokens and mutual TLS', () => {
 
   beforeAll(async () => {
     controlAddr = await fleetListen();
-    stack = await startStack({ name: 'fleet-trust', env: { KEYD_FLEET_LISTEN: controlAddr } });
+    stack = await startStack({
+      name: 'fleet-trust',
+      env: { KEYD_FLEET_LISTEN: controlAddr, KEYD_ADMIN_TOKEN: ADMIN_TOKEN },
+    });
     nodes = new NodesClient(stack.keyd.grpcAddr);
     caPem = readFileSync(join(stack.dir, 'fleet-ca.crt'));
     pki = makeTestPki(stack.dir);
@@ -165,5 +171,41 @@ describe('fleet trust: enrollment, single-use tokens and mutual TLS', () => {
     expect(await connected('node-b')).toBe(false);
     // The secret never left the agent: the real token still enrolls.
     await expect(enroll(join_token, csr('node-b').csr)).resolves.toMatchObject({ node_name: 'node-b' });
+  });
+
+  it('a node whose agent is gone for good is deleted with force, and its certificate is refused from then on', async () => {
+    const { join_token } = await nodes.create('node-gone', 4431);
+    const gone = await startAgentNode({
+      dir: stack.dir,
+      name: 'node-gone',
+      controlAddr,
+      joinToken: join_token,
+      target: stack.target,
+    });
+    await eventually(() => connected('node-gone'), 15_000);
+    await gone.agent.kill('SIGKILL');
+    await eventually(async () => !(await connected('node-gone')), 15_000);
+
+    // A plain delete waits for a drain that never comes.
+    expect(await nodes.remove('node-gone')).toMatchObject({ name: 'node-gone', draining: true });
+    const del = (query: string) =>
+      fetch(`${stack.keyd.httpUrl}/v1/nodes/node-gone${query}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+    const bad = await del('?force=maybe');
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('force');
+    expect(await nodes.get('node-gone')).toMatchObject({ draining: true });
+
+    const forced = await runKeyd(['node', 'rm', 'node-gone', '--force'], { KEYD_GRPC_LISTEN: stack.keyd.grpcAddr });
+    expect(forced.stdout).toContain('deleted node-gone');
+    await expect(nodes.get('node-gone')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    expect((await nodes.list()).nodes.map((n) => n.name)).not.toContain('node-gone');
+    expect((await del('?force=true')).status).toBe(404);
+
+    await gone.agent.start();
+    await eventually(async () => /control plane refused this node/.test(gone.agent.logs()), 15_000);
+    expect(await connected('node-gone')).toBe(false);
   });
 });

@@ -245,8 +245,8 @@ function rowsOf(d: FleetFigures): SummaryRow[] {
       figure: `reconnect after ${CHANGES} changes, ${fmt.size(large?.keys ?? 0)} ÷ ${fmt.size(small?.keys ?? 0)} keys, median of ${ROUNDS}`,
       size: `${d.nodes} nodes`,
       ratio: fmt.ratio(d.reconnectGrowth),
-      keyd: `${large?.seconds ?? '?'} s, ${large?.deltaChanges ?? '?'} changes sent`,
-      reference: `${small?.seconds ?? '?'} s, ${small?.deltaChanges ?? '?'} changes sent`,
+      keyd: `${large?.seconds ?? '?'} s, ${large?.deltaChanges ?? '?'} changes sent in ${ROUNDS} rounds`,
+      reference: `${small?.seconds ?? '?'} s, ${small?.deltaChanges ?? '?'} changes sent in ${ROUNDS} rounds`,
     },
     {
       figure: 'control plane RSS, peak',

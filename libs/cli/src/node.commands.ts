@@ -103,9 +103,11 @@ export function nodeCommands(program: Command, bind: Bind): void {
     .command('rm')
     .description('drain the node (its agent removes every key from its core), then forget it')
     .argument('<name>', 'node name')
+    .option('--force', 'forget it now, without waiting for its agent (a node gone for good): its core keeps its keys')
     .action(
-      bind(async (ctx, name) => {
-        const n = await ctx.keyd().call<WireNode>('DeleteNode', { name }, 'NodeManager');
+      bind(async (ctx, name, opts) => {
+        const force = (opts as { force?: boolean }).force === true;
+        const n = await ctx.keyd().call<WireNode>('DeleteNode', { name, force }, 'NodeManager');
         ctx.print(toJson(n), () => `${n.draining ? 'draining' : 'deleted'} ${n.name}`);
       }),
     );

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@keyd/domain';
-import { newNode, nodeName, nodePatch } from './node-input.validation';
+import { deleteForce, newNode, nodeName, nodePatch } from './node-input.validation';
 
 const refused = (run: () => unknown): { field: string; message: string } => {
   try {
@@ -76,5 +76,18 @@ describe('node commands', () => {
     expect(refused(() => nodePatch({ public_host: 'a b' })).field).toBe('public_host');
     expect(nodeName('node-b')).toBe('node-b');
     expect(refused(() => nodeName(7)).field).toBe('name');
+  });
+
+  it("reads DeleteNode's force from gRPC's boolean or a query string, and refuses anything else", () => {
+    expect([true, false, 'true', 'false', '', undefined].map(deleteForce)).toEqual([
+      true,
+      false,
+      true,
+      false,
+      false,
+      false,
+    ]);
+    expect(refused(() => deleteForce('maybe')).field).toBe('force');
+    expect(refused(() => deleteForce(1)).field).toBe('force');
   });
 });

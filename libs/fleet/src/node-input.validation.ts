@@ -87,6 +87,13 @@ export function nodeName(value: unknown): string {
   return parseCommand(z.object({ name: nodeNameSchema }), { name: value }).name;
 }
 
+/** DeleteNode's force: a boolean from gRPC, "true" or "false" from a query string; unset is false. */
+export function deleteForce(value: unknown): boolean {
+  const schema = z.object({ force: z.union([z.boolean(), z.enum(['true', 'false', ''])]).optional() });
+  const { force } = parseCommand(schema, { force: value });
+  return force === true || force === 'true';
+}
+
 export function newNode(input: NodeInput): NewFleetNode {
   const n = parseCommand(newNodeSchema, { ...input });
   return {

@@ -3,7 +3,7 @@ import { CLOCK, Clock, ConflictError, InvalidArgumentError, NotFoundError } from
 import { FleetNodeRecord, FleetRepository } from '@keyd/store';
 import { FleetHub } from './fleet.hub';
 import { FleetMetrics } from './fleet.metrics';
-import { NodeInput, newNode, nodeName, nodePatch } from './node-input.validation';
+import { NodeInput, deleteForce, newNode, nodeName, nodePatch } from './node-input.validation';
 import { NodeDirectory } from './node.directory';
 import { NodeSupport } from './node.support';
 import { CreatedNode, NodeView } from './node.views';
@@ -63,10 +63,26 @@ export class NodeService implements OnModuleInit {
     return this.view(updated);
   }
 
-  /** Drains first: the agent removes every key from its core; the node row goes once it confirms. */
-  async remove(name: unknown): Promise<NodeView> {
+  /**
+   * Drains first: the agent removes every key from its core; the node row
+   * goes once it confirms. With force the row goes now: an agent that never
+   * comes back would otherwise leave the node draining for good.
+   */
+  async remove(name: unknown, force: unknown = false): Promise<NodeView> {
     const node = await this.find(name);
+    const now = deleteForce(force);
     if (node.kind === 'local') throw new InvalidArgumentError('name', 'the local node is set by configuration');
+    if (now) {
+      const view = await this.view(node);
+      await this.repo.remove(node.id);
+      this.directory.invalidate();
+      this.hub.forget(node.id);
+      this.support.log.warn(
+        { event: 'node_delete', node: node.name, forced: true, drained: false },
+        'node deleted without draining: its core keeps the keys it held',
+      );
+      return { ...view, connected: false, draining: false };
+    }
     await this.repo.setDraining(node.id, this.clock.now());
     this.directory.invalidate();
     this.hub.close(node.id);

@@ -74,7 +74,7 @@ export class NodesGrpcController {
   }
 
   @GrpcMethod('NodeManager', 'DeleteNode')
-  async deleteNode(req: NameRequest): Promise<ProtoNode> {
-    return toProtoNode(await this.nodes.remove(req.name));
+  async deleteNode(req: NameRequest & { force?: unknown }): Promise<ProtoNode> {
+    return toProtoNode(await this.nodes.remove(req.name, req.force));
   }
 }

@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { NodeService, NodeView } from '@keyd/fleet';
 import { AdminAuthGuard } from '../auth/admin-auth.guard';
 import { ErrorJson } from './key.http.dto';
@@ -65,9 +65,13 @@ export class NodesHttpController {
   }
 
   @Delete(':name')
-  @ApiOkResponse({ description: 'The node, draining: it goes once its agent removed every key' })
+  @ApiOkResponse({
+    description: 'The node, draining: it goes once its agent removed every key; with force=true it is gone already',
+  })
+  @ApiQuery({ name: 'force', required: false, enum: ['true', 'false'], description: 'Forget it without draining' })
+  @ApiResponse({ status: 400, type: ErrorJson, description: 'force is neither true nor false' })
   @ApiResponse({ status: 404, type: ErrorJson, description: 'No such node' })
-  async remove(@Param('name') name: string) {
-    return toHttpNode(await this.nodes.remove(name));
+  async remove(@Param('name') name: string, @Query('force') force?: unknown) {
+    return toHttpNode(await this.nodes.remove(name, force));
   }
 }

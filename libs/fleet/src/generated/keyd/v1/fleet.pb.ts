@@ -113,6 +113,12 @@ export interface UpdateNodeRequest {
 
 export interface DeleteNodeRequest {
   name: string;
+  /**
+   * Forget the node now, without waiting for its agent to drain it: for a
+   * node that is gone for good. Its agent is refused from then on, and its
+   * core keeps whatever keys it held until the operator stops or wipes it.
+   */
+  force: boolean;
 }
 
 /** What the core of a node must hold for one key. */
