@@ -150,10 +150,15 @@ describe('property: hostile input is refused and changes nothing', () => {
           (err) => resolve(err ? err.code : grpc.status.OK),
         ),
       );
-    // A length-delimited field whose length runs past the end, or a reserved wire type: never decodable.
+    const varint = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...varint(Math.floor(n / 0x80))]);
+    // A length-delimited field whose length runs past the end, or a reserved wire type: never decodable. The
+    // last is a good grant but for owner_id's wire type (7, reserved), which protobufjs alone would decode.
     const malformed = fc.oneof(
       fc.uint8Array({ maxLength: 20 }).map((rest) => Buffer.from([0x0a, rest.length + 1 + (rest.length % 7), ...rest])),
       fc.uint8Array({ maxLength: 20 }).map((rest) => Buffer.from([0x0f, ...rest])),
+      fc
+        .tuple(fc.stringMatching(/^[a-z0-9]{1,40}$/), fc.integer({ min: 60, max: 86_400 }))
+        .map(([owner, seconds]) => Buffer.from([0x0f, owner.length, ...Buffer.from(owner), 0x10, ...varint(seconds)])),
     );
     const before = await snapshot();
     try {
