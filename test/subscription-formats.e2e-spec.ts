@@ -176,9 +176,8 @@ describe('subscription formats against real clients', () => {
       await page.click('#copy');
       // The button turns to "Copied" once the clipboard write resolves, which
       // is asynchronous in a secure context such as 127.0.0.1.
-      await page.waitForFunction("document.getElementById('copy').textContent === 'Copied'", undefined, {
-        timeout: 10_000,
-      });
+      // A locator wait, not waitForFunction: a string predicate runs through eval, which the page's CSP refuses.
+      await page.locator('#copy', { hasText: /^Copied$/ }).waitFor({ timeout: 10_000 });
       expect(requests.every((u) => new URL(u).origin === s.keyd.subUrl)).toBe(true);
       expect(requests.length).toBeGreaterThan(0);
       expect(violations).toEqual([]);
