@@ -206,6 +206,19 @@ describe('fleet trust: enrollment, single-use tokens and mutual TLS', () => {
 
     await gone.agent.start();
     await eventually(async () => /control plane refused this node/.test(gone.agent.logs()), 15_000);
-    expect(await connected('node-gone')).toBe(false);
+  });
+
+  it('a connected node deleted with force loses its link at once, and its agent is refused from then on', async () => {
+    const { join_token } = await nodes.create('node-live', 4431);
+    const live = await startAgentNode({
+      dir: stack.dir,
+      name: 'node-live',
+      controlAddr,
+      joinToken: join_token,
+      target: stack.target,
+    });
+    await eventually(() => connected('node-live'), 15_000);
+    expect(await nodes.remove('node-live', true)).toMatchObject({ name: 'node-live', draining: false });
+    await eventually(async () => /control plane refused this node/.test(live.agent.logs()), 15_000);
   });
 });

@@ -49,8 +49,8 @@ export class NodesClient {
   get(name: string): Promise<ProtoNode> {
     return this.call('GetNode', { name });
   }
-  remove(name: string): Promise<ProtoNode> {
-    return this.call('DeleteNode', { name });
+  remove(name: string, force = false): Promise<ProtoNode> {
+    return this.call('DeleteNode', { name, force });
   }
   close(): void {
     this.client.close();

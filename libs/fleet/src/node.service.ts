@@ -56,6 +56,7 @@ export class NodeService implements OnModuleInit {
     const node = await this.find(name);
     if (node.kind === 'local') throw new InvalidArgumentError('name', 'the local node is set by configuration');
     const updated = await this.repo.update(node.id, nodePatch(input), this.clock.now());
+    if (!updated) throw new NotFoundError(`no node named ${JSON.stringify(node.name)}`);
     this.directory.invalidate();
     // The agent reconnects and is served from the node's new state (a snapshot when its keys changed).
     this.hub.close(node.id);
@@ -69,8 +70,8 @@ export class NodeService implements OnModuleInit {
    * comes back would otherwise leave the node draining for good.
    */
   async remove(name: unknown, force: unknown = false): Promise<NodeView> {
-    const node = await this.find(name);
     const now = deleteForce(force);
+    const node = await this.find(name);
     if (node.kind === 'local') throw new InvalidArgumentError('name', 'the local node is set by configuration');
     if (now) {
       const view = await this.view(node);

@@ -11,20 +11,25 @@ import { WatchSession } from './watch.session';
 
 const node = (draining: boolean) => agentNode({ draining });
 
-function session(draining: boolean, onUsage: jest.Mock = jest.fn()) {
-  const call = Object.assign(new EventEmitter(), { write: () => true, end: () => undefined });
+function session(draining: boolean, onUsage: jest.Mock = jest.fn(), repo = {} as FleetRepository) {
+  const written: WireControlMessage[] = [];
+  const call = Object.assign(new EventEmitter(), {
+    write: (m: WireControlMessage) => written.push(m) > 0,
+    end: () => undefined,
+  });
   const onDrained = jest.fn();
   const log = { info: jest.fn(), warn: jest.fn(), error: jest.fn() } as unknown as AppLogger;
+  const hub = new FleetHub(new KeyEvents());
   new WatchSession(node(draining), call as unknown as ServerDuplexStream<WireAgentMessage, WireControlMessage>, {
-    repo: {} as FleetRepository,
-    hub: new FleetHub(new KeyEvents()),
+    repo,
+    hub,
     onUsage,
     metrics: {} as FleetMetrics,
     log,
     onAck: jest.fn(),
     onDrained,
   }).run();
-  return { call, onDrained };
+  return { call, onDrained, hub, written };
 }
 
 describe('WatchSession drained', () => {
@@ -60,5 +65,30 @@ describe('WatchSession drained', () => {
     call.emit('data', { body: 'drained', drained: {} });
     await settle();
     expect(onDrained).not.toHaveBeenCalled();
+  });
+});
+
+describe('WatchSession hello', () => {
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  it('refuses an agent whose node was deleted after its certificate was checked, and never serves it', async () => {
+    const repo = { byId: jest.fn(async () => null) } as unknown as FleetRepository;
+    const { call, hub, written } = session(false, jest.fn(), repo);
+    const errors: { code: number }[] = [];
+    call.on('error', (e: { code: number }) => errors.push(e));
+    call.emit('data', { body: 'hello', hello: { since_revision: 0 } });
+    await settle();
+    expect(errors).toEqual([expect.objectContaining({ code: 16 })]);
+    expect(hub.isConnected(agentNode({}).id)).toBe(false);
+    expect(written).toEqual([]);
+  });
+
+  it('serves the node as it is at the hello: one being deleted meanwhile is told to drain', async () => {
+    const repo = { byId: jest.fn(async () => agentNode({ draining: true })) } as unknown as FleetRepository;
+    const { call, hub, written } = session(false, jest.fn(), repo);
+    call.emit('data', { body: 'hello', hello: { since_revision: 0 } });
+    await settle();
+    expect(hub.isConnected(agentNode({}).id)).toBe(true);
+    expect(written).toEqual([{ drain: {} }]);
   });
 });

@@ -1,4 +1,4 @@
-import { ServerDuplexStream } from '@grpc/grpc-js';
+import { ServerDuplexStream, status } from '@grpc/grpc-js';
 import { Key } from '@keyd/domain';
 import { AppLogger } from '@keyd/observability';
 import { FleetNodeRecord, FleetRepository } from '@keyd/store';
@@ -51,7 +51,7 @@ export class WatchSession implements AgentSession {
   private usageFailed = false;
 
   constructor(
-    private readonly node: FleetNodeRecord,
+    private node: FleetNodeRecord,
     private readonly call: ServerDuplexStream<WireAgentMessage, WireControlMessage>,
     private readonly deps: SessionDeps,
   ) {
@@ -102,15 +102,15 @@ export class WatchSession implements AgentSession {
   }
 
   private onMessage(m: WireAgentMessage): void {
+    // What a closed call still had buffered is not served: its node may be gone.
+    if (this.closed) return;
     const now = new Date();
     switch (m.body) {
       case 'hello':
         if (this.started) return;
         this.started = true;
-        this.deps.hub.attach(this, now);
-        this.deps.log.info({ node: this.node.name, since_revision: m.hello?.since_revision ?? 0 }, 'agent connected');
         this.pumping = true;
-        this.begin(m.hello?.since_revision ?? 0)
+        this.open(m.hello?.since_revision ?? 0, now)
           .catch((e: unknown) => {
             this.deps.log.error({ err: e, node: this.node.name }, 'agent link failed');
             this.close();
@@ -177,6 +177,24 @@ export class WatchSession implements AgentSession {
     return this.call.write(m) ? Promise.resolve() : new Promise((r) => this.call.once('drain', () => r()));
   }
 
+  /**
+   * Serves the node as it is now, not as it was when its certificate was
+   * checked: a delete or a regroup may have come between.
+   */
+  private async open(since: number, now: Date): Promise<void> {
+    const node = await this.deps.repo.byId(this.nodeId);
+    if (this.closed) return;
+    if (!node) {
+      this.call.emit('error', { code: status.UNAUTHENTICATED, details: 'no client certificate of an enrolled node' });
+      this.end();
+      return;
+    }
+    this.node = node;
+    this.deps.hub.attach(this, now);
+    this.deps.log.info({ node: node.name, since_revision: since }, 'agent connected');
+    await this.begin(since);
+  }
+
   private async begin(since: number): Promise<void> {
     if (this.node.draining) {
       await this.send({ drain: {} });
@@ -188,7 +206,7 @@ export class WatchSession implements AgentSession {
     const tooOld = since === 0 || since < this.node.resyncRev || since > (await repo.maxRev()) || !this.node.enabled;
     const behind = tooOld ? Infinity : await repo.countChangesSince(group, since);
     // Counting the group's keys costs a scan of them: only a long gap needs it.
-    if (behind > SNAPSHOT_AFTER_CHANGES && behind > (await repo.countActive(group))) await this.snapshot();
+    if (tooOld || (behind > SNAPSHOT_AFTER_CHANGES && behind > (await repo.countActive(group)))) await this.snapshot();
     else this.sentRev = since;
   }
 

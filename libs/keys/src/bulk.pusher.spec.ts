@@ -92,10 +92,13 @@ describe('BulkPusher.converge', () => {
     expect(changed).toBeGreaterThan(0);
   });
 
-  it('counts the adds the core refused, which stay pending for the retrier', async () => {
+  it('counts the adds the core refused, which stay pending, and wakes the retrier', async () => {
     const fresh = await insert(1, BULK_PUSH_CONCURRENCY * 2);
+    let pending = 0;
+    events.on('pending', () => pending++);
     await fake.stop();
     expect(await pusher.converge(fresh)).toBe(fresh.length);
     expect(await keys.countPending()).toBe(fresh.length);
+    expect(pending).toBeGreaterThan(0);
   });
 });

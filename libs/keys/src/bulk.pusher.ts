@@ -55,6 +55,8 @@ export class BulkPusher {
     push.add(adds);
     failed += (await push.finish()).failed;
     this.events.emit('changed', {});
+    // The retrier is woken only by this event; it is sent after the push, when a retry is no longer skipped for it.
+    if (failed) this.events.emit('pending');
     return failed;
   }
 

@@ -26,4 +26,8 @@ export class CoreStateEntity {
 
   @Column({ name: 'stats_polled_at', type: 'integer', nullable: true, transformer: epochMs })
   statsPolledAt!: Date | null;
+
+  /** The highest revision a node's resync took: revisions are never handed out twice, even after a node is deleted. */
+  @Column({ name: 'claimed_rev', type: 'integer', default: 0 })
+  claimedRev!: number;
 }

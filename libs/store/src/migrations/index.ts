@@ -8,6 +8,7 @@ import { ConfigFileStamp1764370000000 } from './1764370000000-config-file-stamp.
 import { NodeCertificates1764380000000 } from './1764380000000-node-certificates.migration';
 import { NodeUsage1764390000000 } from './1764390000000-node-usage.migration';
 import { RevisionIndex1764400000000 } from './1764400000000-revision-index.migration';
+import { ClaimedRevision1764410000000 } from './1764410000000-claimed-revision.migration';
 
 export const migrations = [
   InitialSchema1764300000000,
@@ -20,4 +21,5 @@ export const migrations = [
   NodeCertificates1764380000000,
   NodeUsage1764390000000,
   RevisionIndex1764400000000,
+  ClaimedRevision1764410000000,
 ];

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreDatabase } from '../store.database';
-import { FleetRepository, NodeLink } from './fleet.repository';
+import { FleetNodeRecord, FleetRepository, NodeLink } from './fleet.repository';
 import { KeyRepository } from './key.repository';
 import { NodeRepository } from './node.repository';
 
@@ -54,14 +54,36 @@ describe('FleetRepository regroup', () => {
     );
     const before = await issue(keys, 1);
     // An agent at the latest key revision must still be below the resync revision, or it gets no snapshot.
-    const moved = await fleet.update(node?.id ?? 0, { group: 'us' }, NOW);
+    const moved = (await fleet.update(node?.id ?? 0, { group: 'us' }, NOW)) as FleetNodeRecord;
     expect(moved.resyncRev).toBeGreaterThan(before.rev);
     expect(await fleet.maxRev()).toBe(moved.resyncRev);
     expect((await fleet.snapshot('us')).rev).toBe(moved.resyncRev);
     expect((await issue(keys, 2)).rev).toBeGreaterThan(moved.resyncRev);
 
-    const again = await fleet.update(moved.id, { group: 'eu' }, NOW);
+    const again = (await fleet.update(moved.id, { group: 'eu' }, NOW)) as FleetNodeRecord;
     const restarted = new KeyRepository(db);
     expect((await issue(restarted, 3)).rev).toBeGreaterThan(again.resyncRev);
+  });
+
+  it('never hands a resync revision out again, even once its node is deleted and the daemon restarted', async () => {
+    const keys = new KeyRepository(db);
+    const fleet = new FleetRepository(db, keys);
+    const link = {} as NodeLink;
+    const a = await fleet.create(
+      { name: 'a', group: 'eu', publicHost: 'a.example', publicPort: 443, link, enabled: true },
+      't1',
+      NOW,
+    );
+    await issue(keys, 1);
+    const moved = (await fleet.update(a?.id ?? 0, { group: 'us' }, NOW)) as FleetNodeRecord;
+    // A new agent's snapshot is current as of that revision, and it acknowledges it.
+    const held = (await fleet.snapshot('eu')).rev;
+    expect(held).toBe(moved.resyncRev);
+    await fleet.remove(moved.id);
+    expect(await fleet.update(moved.id, { group: 'eu' }, NOW)).toBeNull();
+
+    expect(await fleet.maxRev()).toBe(held);
+    const restarted = new KeyRepository(db);
+    expect((await issue(restarted, 2)).rev).toBeGreaterThan(held);
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Key } from '@keyd/domain';
 import { internalsOf, StoreDatabase } from '../store.database';
 import { KeyRepository } from './key.repository';
-import { KeyRow, rowToKey } from './key.rows';
+import { KeyRow, LATEST_REVISION, rowToKey } from './key.rows';
 
 /** What a share link to a node needs beyond its host and port. */
 export interface NodeLink {
@@ -168,11 +168,13 @@ export class FleetRepository {
    * snapshot: its set of keys changed without their revisions moving. Its
    * resync revision is a new one, above every key's, so that an agent already
    * at the latest key revision is still below it; the snapshot carries it.
+   * Null when the node is gone (a forced delete can come first).
    */
-  async update(id: number, patch: FleetNodePatch, now: Date): Promise<FleetNodeRecord> {
+  async update(id: number, patch: FleetNodePatch, now: Date): Promise<FleetNodeRecord | null> {
     return this.keys.writeWith(async (tx, query) => {
       const m = { query };
       const [before] = (await m.query('SELECT * FROM nodes WHERE id = ?', [id])) as NodeRow[];
+      if (!before) return null;
       const sets = ['updated_at = ?'];
       const params: unknown[] = [now.getTime()];
       const set = (column: string, value: unknown) => {
@@ -187,7 +189,7 @@ export class FleetRepository {
       const regroup =
         (patch.group !== undefined && patch.group !== before.node_group) ||
         (patch.enabled !== undefined && (patch.enabled ? 1 : 0) !== before.enabled);
-      if (regroup) set('resync_rev', tx.claimRevision());
+      if (regroup) set('resync_rev', await tx.claimRevision());
       const rows = (await m.query(`update nodes SET ${sets.join(', ')} WHERE id = ? RETURNING *`, [
         ...params,
         id,
@@ -220,9 +222,7 @@ export class FleetRepository {
   }
 
   private async maxRevIn(m: { query: (sql: string) => Promise<unknown> }): Promise<number> {
-    const rows = (await m.query(
-      'SELECT MAX(COALESCE((SELECT MAX(rev) FROM keys), 0), COALESCE((SELECT MAX(resync_rev) FROM nodes), 0)) AS rev',
-    )) as { rev: number }[];
+    const rows = (await m.query(`SELECT ${LATEST_REVISION} AS rev`)) as { rev: number }[];
     return Number(rows[0].rev);
   }
 

@@ -3,7 +3,7 @@ import { Key, KeyStatus } from '@keyd/domain';
 import { KeyEntity } from '../entities';
 import { internalsOf, SqlQuery, StoreDatabase } from '../store.database';
 import { toKey } from './key.mapper';
-import { KeyRow, rowToKey } from './key.rows';
+import { KeyRow, LATEST_REVISION, rowToKey } from './key.rows';
 import { importLookups } from './import.lookups';
 import {
   ActiveSnapshot,
@@ -45,10 +45,8 @@ export class KeyRepository {
   async writeWith<T>(fn: (tx: KeyWriter, query: SqlQuery) => Promise<T>): Promise<T> {
     if (this.lastSeq < 0) {
       // rev takes its values from the same counter as change_seq, and is never below it; a node's
-      // resync revision (claimRevision) comes from it too.
-      const [row] = (await internalsOf(this.db).source.query(
-        'SELECT MAX(COALESCE((SELECT MAX(rev) FROM keys), 0), COALESCE((SELECT MAX(resync_rev) FROM nodes), 0)) AS seq',
-      )) as { seq: number }[];
+      // resync revision (claimRevision) comes from it too, and is recorded in core_state.
+      const [row] = (await internalsOf(this.db).source.query(`SELECT ${LATEST_REVISION} AS seq`)) as { seq: number }[];
       this.lastSeq = Math.max(this.lastSeq, Number(row?.seq ?? 0));
     }
     return internalsOf(this.db).writes.run((m) =>
@@ -73,7 +71,11 @@ export class KeyRepository {
     return {
       ...importLookups((sql, params) => m.query(sql, params)),
       insertMany: (keys, now) => this.insertMany(m, keys, now),
-      claimRevision: () => ++this.lastSeq,
+      claimRevision: async () => {
+        const rev = ++this.lastSeq;
+        await m.query('UPDATE core_state SET claimed_rev = MAX(claimed_rev, ?) WHERE id = 1', [rev]);
+        return rev;
+      },
       findLiveByOwner: (ownerId) =>
         one(`SELECT * FROM keys WHERE owner_id = ? AND status IN ('ACTIVE', 'SUSPENDED')`, [ownerId]),
       findLatestByOwner: (ownerId) => one('SELECT * FROM keys WHERE owner_id = ? ORDER BY id DESC LIMIT 1', [ownerId]),

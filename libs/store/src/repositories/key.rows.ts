@@ -60,3 +60,11 @@ export function rowToKey(r: KeyRow): Key {
     updatedAt: date(r.updated_at),
   };
 }
+
+/**
+ * The latest revision handed out, as SQL: the newest key change, or a node's
+ * resync revision when one came later (recorded in core_state, since nodes
+ * are deleted and keys never are).
+ */
+export const LATEST_REVISION =
+  'MAX(COALESCE((SELECT MAX(rev) FROM keys), 0), COALESCE((SELECT claimed_rev FROM core_state WHERE id = 1), 0))';

@@ -75,8 +75,11 @@ export interface KeyWriter extends ImportLookups {
   insertRequest(record: GrantRequestRecord, now: Date): Promise<void>;
   /** Many keys in one statement, each with its own change sequence. */
   insertMany(keys: ImportedKey[], now: Date): Promise<Key[]>;
-  /** A revision no key has, for a change to a node's set of keys that moves no key's revision. */
-  claimRevision(): number;
+  /**
+   * A revision no key has, for a change to a node's set of keys that moves no
+   * key's revision; recorded, so that it is never handed out again.
+   */
+  claimRevision(): Promise<number>;
 }
 
 /** How the core's config file prints a client: its indentation, and the level every client gets. */
