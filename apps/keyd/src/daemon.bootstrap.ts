@@ -12,7 +12,14 @@ import {
   warnAboutPlaintextTokens,
 } from '@keyd/api';
 import { ConfigError, KeydConfig, loadConfig } from '@keyd/config';
-import { AppLogger, createLogger, hardenHttpServer, installProcessGuards, NestPinoLogger } from '@keyd/observability';
+import {
+  AppLogger,
+  capHeapGrowth,
+  createLogger,
+  hardenHttpServer,
+  installProcessGuards,
+  NestPinoLogger,
+} from '@keyd/observability';
 import { AppModule } from './app.module';
 
 async function startControlPlane(app: NestExpressApplication, config: KeydConfig, logger: AppLogger): Promise<void> {
@@ -45,6 +52,7 @@ async function startAgent(app: NestExpressApplication, config: KeydConfig): Prom
 }
 
 async function bootstrap(config: KeydConfig): Promise<void> {
+  capHeapGrowth(config.memory.heapGrowthPercent);
   const logger = createLogger(config.log.level);
   installProcessGuards(logger);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.create(config, logger), {

@@ -50,4 +50,11 @@ describe('loadConfig', () => {
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ KEYD_GRPC_LISTEN: '', XRAY_CALL_TIMEOUT_MS: '' }).grpc.listen.port).toBe(50051);
   });
+
+  it('caps heap growth at 20% unless told otherwise, and refuses a value that is not a whole percent', () => {
+    expect(loadConfig({}).memory.heapGrowthPercent).toBe(20);
+    expect(loadConfig({ KEYD_HEAP_GROWTH_PERCENT: '0' }).memory.heapGrowthPercent).toBe(0);
+    for (const bad of ['-1', 'lots', '2.5'])
+      expect(() => loadConfig({ KEYD_HEAP_GROWTH_PERCENT: bad })).toThrow(/KEYD_HEAP_GROWTH_PERCENT/);
+  });
 });

@@ -54,6 +54,7 @@ function shape(c: RawConfig, env: Record<string, string | undefined>): KeydConfi
     },
     reconcile: { intervalSeconds: c.KEYD_RECONCILE_INTERVAL_SECONDS },
     stats: { intervalSeconds: c.KEYD_STATS_INTERVAL_SECONDS },
+    memory: { heapGrowthPercent: c.KEYD_HEAP_GROWTH_PERCENT },
     requests: { retentionDays: c.KEYD_REQUEST_ID_RETENTION_DAYS },
     subscription: {
       listen: listen(c.KEYD_SUB_LISTEN),

@@ -66,6 +66,7 @@ export const configSchema = z.object({
   ),
   XRAY_REALITY_SNI: optionalText,
   KEYD_STATS_INTERVAL_SECONDS: int(1, 3600).default(15),
+  KEYD_HEAP_GROWTH_PERCENT: int(0, 1000).default(20),
   KEYD_REQUEST_ID_RETENTION_DAYS: int(1, 3650).default(30),
   KEYD_SUB_LISTEN: hostPort.default('127.0.0.1:8081'),
   KEYD_SUB_PUBLIC_URL: optionalText.pipe(

@@ -44,6 +44,12 @@ export interface KeydConfig {
   };
   reconcile: { intervalSeconds: number };
   stats: { intervalSeconds: number };
+  /**
+   * How far the JavaScript heap may grow past what the last full collection
+   * kept, in percent; 0 leaves V8's own factor (up to 4x, so garbage piles up
+   * under load).
+   */
+  memory: { heapGrowthPercent: number };
   /** How long a grant's request_id is remembered, so that a retry within it gets the first answer. */
   requests: { retentionDays: number };
   subscription: {

@@ -8,3 +8,4 @@ export * from './client-address.resolver';
 export * from './listener.hardening';
 export * from './process.guards';
 export * from './core-reads.tracker';
+export * from './heap.tuning';

@@ -109,6 +109,7 @@ export class ReconcileHarness {
       sessions: { deviceWindowSeconds: 60 },
       reconcile: { intervalSeconds: 3600 },
       stats: { intervalSeconds: 3600 },
+      memory: { heapGrowthPercent: 0 },
       requests: { retentionDays: 30 },
       subscription: {
         listen: { host: '127.0.0.1', port: 0 },
