@@ -1,7 +1,10 @@
 import * as path from 'path';
+import { loadConfig } from '@keyd/config';
 import { BenchContext, ScenarioResult, SummaryRow, fmt } from '../support/bench.context';
 import { startKeyd, stopKeyd } from '../support/bench.stack';
 import { GrantStack } from '../support/grant.stack';
+import { runClosedLoop } from '../support/load.runner';
+import { KeydProcess } from '../../test/support/keyd.harness';
 import { ProcessSampler } from '../support/process.sampler';
 import { ratio, round } from '../support/latency.stats';
 import { RunFigures, figures } from './grants.scenario';
@@ -14,6 +17,10 @@ export const LOADED_ENV = {
 };
 const CONCURRENCY = 16;
 const SHUTDOWN_BURST = 200;
+const GRANT_SECONDS = 30 * 86_400;
+/** keyd's default heap growth cap, and V8's own factor for the side-by-side run against it. */
+const DEFAULT_HEAP_GROWTH = loadConfig({}).memory.heapGrowthPercent;
+const UNCAPPED_ENV = { ...LOADED_ENV, KEYD_HEAP_GROWTH_PERCENT: '0' };
 
 export const TARGETS = {
   grantRatio: 0.8,
@@ -44,6 +51,31 @@ export interface FullSizeFigures {
   /** The restarted keyd, after its startup pass and a poll and a pass at full size. */
   restartedRssBytes: number;
   restartedPeakRssBytes: number;
+  /**
+   * The same grants on the restarted node, once with keyd's default heap
+   * growth cap and once with V8's own factor (KEYD_HEAP_GROWTH_PERCENT=0).
+   */
+  heap: { capped: NodeFigures; uncapped: NodeFigures };
+}
+
+/** n grants at c=16 to a keyd of its own, with its peak RSS over them. */
+async function grantsTo(keyd: KeydProcess, keys: number, n: number, prefix: string): Promise<NodeFigures> {
+  const api = keyd.client();
+  const sampler = new ProcessSampler(keyd.pid as number).start();
+  try {
+    const run = await runClosedLoop({
+      count: n,
+      concurrency: CONCURRENCY,
+      deadlineMs: 300_000,
+      op: (i) => api.grant(`${prefix}-${i}`, GRANT_SECONDS),
+    });
+    sampler.stop();
+    await sampler.sample();
+    return { keys, grants: figures(n, run), maxRssBytes: sampler.maxRss() };
+  } finally {
+    sampler.stop();
+    api.close();
+  }
 }
 
 async function measuredGrants(stack: GrantStack, n: number, prefix: string): Promise<NodeFigures> {
@@ -112,14 +144,32 @@ export async function fullSizeScenario(ctx: BenchContext): Promise<ScenarioResul
   const readyMs = Date.now() - t0;
   let restartedRssBytes: number;
   let restartedPeakRssBytes: number;
+  let capped: NodeFigures;
+  let uncapped: NodeFigures;
   try {
     // Long enough for a usage poll and a reconcile pass at full size.
     await new Promise((r) => setTimeout(r, 12_000));
     const sampler = new ProcessSampler(keyd.pid as number);
     restartedRssBytes = (await sampler.sample()).rssBytes;
     restartedPeakRssBytes = await sampler.peakRss();
-  } finally {
+    ctx.progress(`full size: ${n} grants with the heap growth cap, then ${n} with V8's own factor`);
+    capped = await grantsTo(keyd, size, n, 'capped');
     await stopKeyd(keyd);
+    const plain = await startKeyd({
+      dbPath: path.join(dir, 'keyd.sqlite'),
+      core: stack.core,
+      livePath: stack.files.livePath,
+      env: UNCAPPED_ENV,
+      readyTimeoutMs: 120_000,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 12_000));
+      uncapped = await grantsTo(plain, size, n, 'uncapped');
+    } finally {
+      await stopKeyd(plain);
+    }
+  } finally {
+    if (keyd.pid !== undefined) await stopKeyd(keyd);
     stack.api.close();
     stack.raw.close();
     await stack.core.stop();
@@ -137,6 +187,7 @@ export async function fullSizeScenario(ctx: BenchContext): Promise<ScenarioResul
     readyMs,
     restartedRssBytes,
     restartedPeakRssBytes,
+    heap: { capped, uncapped },
   };
   return { name: 'full-size', rows: rowsOf(data), notes: notesOf(data), data };
 }
@@ -183,6 +234,16 @@ function rowsOf(d: FullSizeFigures): SummaryRow[] {
       ratio: fmt.ratio(ratio(d.exitMs, TARGETS.exitMs)),
       keyd: `${fmt.ms(d.exitMs)}, right after ${SHUTDOWN_BURST} grants`,
       reference: 'target 10 s',
+    },
+    {
+      figure: `heap growth capped at ${DEFAULT_HEAP_GROWTH}% ÷ V8's own factor, restarted node, c=${CONCURRENCY}`,
+      size: at,
+      ratio:
+        `grants/s ${fmt.ratio(ratio(d.heap.capped.grants.perSecond, d.heap.uncapped.grants.perSecond))}, ` +
+        `p99 ${fmt.ratio(ratio(d.heap.capped.grants.latency.p99Ms, d.heap.uncapped.grants.latency.p99Ms))}, ` +
+        `peak RSS ${fmt.ratio(ratio(d.heap.capped.maxRssBytes, d.heap.uncapped.maxRssBytes))}`,
+      keyd: `${fmt.rate(d.heap.capped.grants.perSecond)}, p99 ${fmt.ms(d.heap.capped.grants.latency.p99Ms)}, ${fmt.bytes(d.heap.capped.maxRssBytes)}`,
+      reference: `${fmt.rate(d.heap.uncapped.grants.perSecond)}, p99 ${fmt.ms(d.heap.uncapped.grants.latency.p99Ms)}, ${fmt.bytes(d.heap.uncapped.maxRssBytes)}`,
     },
     {
       figure: 'seeding through the gRPC API, grants/s',

@@ -19,6 +19,8 @@ export interface SoakMinute {
   meanRssBytes: number;
   maxRssBytes: number;
   openFds: number;
+  /** The minute's p99 of each kind of operation, to tell which one grows. */
+  p99ByOpMs: Record<string, number>;
 }
 
 export interface SoakFigures {
@@ -58,6 +60,7 @@ export async function soakScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const started = process.hrtime.bigint();
   const endAt = Date.now() + options.minutes * 60_000;
   const latencies: number[][] = Array.from({ length: options.minutes }, () => []);
+  const byOp: Record<string, number[]>[] = Array.from({ length: options.minutes }, () => ({}));
   const errors = new Array<number>(options.minutes).fill(0);
   const ops: Record<string, number> = { grant: 0, renew: 0, revoke: 0, get: 0 };
   const granted: { owner: string; uuid: string }[] = [];
@@ -95,7 +98,11 @@ export async function soakScenario(ctx: BenchContext): Promise<ScenarioResult> {
       try {
         await one(op, i);
         ops[op] = (ops[op] ?? 0) + 1;
-        latencies[minuteNow()]?.push(elapsedMs(t0));
+        const ms = elapsedMs(t0);
+        const minute = minuteNow();
+        latencies[minute]?.push(ms);
+        const mine = byOp[minute];
+        if (mine) (mine[op] ??= []).push(ms);
       } catch (e) {
         errors[minuteNow()]++;
         firstError ??= e instanceof Error ? e.message : String(e);
@@ -139,6 +146,7 @@ export async function soakScenario(ctx: BenchContext): Promise<ScenarioResult> {
       meanRssBytes: rss.length ? Math.round(rss.reduce((a, b) => a + b, 0) / rss.length) : 0,
       maxRssBytes: Math.max(0, ...rss),
       openFds: inMinute[inMinute.length - 1]?.openFds ?? 0,
+      p99ByOpMs: Object.fromEntries(Object.entries(byOp[minute] ?? {}).map(([op, l]) => [op, summarize(l).p99Ms])),
     };
   });
   const first = minutes[0] as SoakMinute;
@@ -183,6 +191,13 @@ export async function soakScenario(ctx: BenchContext): Promise<ScenarioResult> {
     `per minute (ops, p99 ms, mean RSS MB, fds): ${minutes
       .map((m) => `${m.ops}/${m.p99Ms}/${round(m.meanRssBytes / 1e6, 0)}/${m.openFds}`)
       .join(' ')}`,
+    `p99 ms by operation, per minute: ${minutes
+      .map((m) =>
+        Object.entries(m.p99ByOpMs)
+          .map(([op, p]) => `${op} ${p}`)
+          .join(', '),
+      )
+      .join(' | ')}`,
     `errors ${minutes.reduce((n, m) => n + m.errors, 0)}${firstError ? `, first: ${firstError}` : ''}`,
   ];
   return { name: 'soak', rows, notes, data };
