@@ -76,7 +76,7 @@ module.exports = {
       name: 'libs-through-their-index',
       severity: 'error',
       comment:
-        'A lib is imported by others only as @keyd/<lib> (its src/index.ts), or a testing entry (@keyd/xray/testing, @keyd/subscription/testing); never by a path into its files.',
+        'A lib is imported by others only as @keyd/<lib> (its src/index.ts), or a testing entry (@keyd/xray/testing, @keyd/store/testing, @keyd/subscription/testing); never by a path into its files.',
       from: { path: '^libs/([^/]+)/' },
       to: {
         path: '^libs/',
@@ -84,6 +84,7 @@ module.exports = {
           '^libs/$1/',
           '^libs/[^/]+/src/index\\.ts$',
           '^libs/xray/src/testing/fake-core\\.server\\.ts$',
+          '^libs/store/src/testing/key\\.fixture\\.ts$',
           '^libs/subscription/src/testing/client-schemas\\.validator\\.ts$',
         ],
       },
@@ -92,13 +93,14 @@ module.exports = {
       name: 'libs-through-their-index-outside',
       severity: 'error',
       comment:
-        'apps, test and bench also import a lib only as @keyd/<lib>, or a testing entry (@keyd/xray/testing, @keyd/subscription/testing).',
+        'apps, test and bench also import a lib only as @keyd/<lib>, or a testing entry (@keyd/xray/testing, @keyd/store/testing, @keyd/subscription/testing).',
       from: { path: '^(apps|test|bench)/' },
       to: {
         path: '^libs/',
         pathNot: [
           '^libs/[^/]+/src/index\\.ts$',
           '^libs/xray/src/testing/fake-core\\.server\\.ts$',
+          '^libs/store/src/testing/key\\.fixture\\.ts$',
           '^libs/subscription/src/testing/client-schemas\\.validator\\.ts$',
         ],
       },

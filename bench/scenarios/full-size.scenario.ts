@@ -58,17 +58,24 @@ export interface FullSizeFigures {
   heap: { capped: NodeFigures; uncapped: NodeFigures };
 }
 
-/** n grants at c=16 to a keyd of its own, with its peak RSS over them. */
+/**
+ * n grants at c=16 to a keyd of its own, with its peak RSS over them. A
+ * first, unmeasured third as many warm a newly started process up, as the
+ * seeding warmed the first one.
+ */
 async function grantsTo(keyd: KeydProcess, keys: number, n: number, prefix: string): Promise<NodeFigures> {
   const api = keyd.client();
-  const sampler = new ProcessSampler(keyd.pid as number).start();
-  try {
-    const run = await runClosedLoop({
-      count: n,
+  const load = (count: number, tag: string) =>
+    runClosedLoop({
+      count,
       concurrency: CONCURRENCY,
       deadlineMs: 300_000,
-      op: (i) => api.grant(`${prefix}-${i}`, GRANT_SECONDS),
+      op: (i) => api.grant(`${prefix}-${tag}-${i}`, GRANT_SECONDS),
     });
+  await load(Math.ceil(n / 3), 'warm');
+  const sampler = new ProcessSampler(keyd.pid as number).start();
+  try {
+    const run = await load(n, 'measured');
     sampler.stop();
     await sampler.sample();
     return { keys, grants: figures(n, run), maxRssBytes: sampler.maxRss() };

@@ -6,6 +6,7 @@ import { Key, KeyStatus } from '@keyd/domain';
 import { createLogger } from '@keyd/observability';
 import { ImportedKey, KeyRepository, NodeRepository, StoreDatabase } from '@keyd/store';
 import { XrayClient } from '@keyd/xray';
+import { testKey } from '@keyd/store/testing';
 import { FakeCore, startFakeCore } from '@keyd/xray/testing';
 import { BulkPushTracker } from './bulk-push.tracker';
 import { BULK_PUSH_CONCURRENCY, BulkPusher } from './bulk.pusher';
@@ -15,7 +16,6 @@ import { OwnerLocks } from './owner.locks';
 
 const TAG = 'vless-in';
 const NOW = new Date('2030-03-01T00:00:00Z');
-const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 describe('BulkPusher.converge', () => {
   let dir: string;
@@ -31,17 +31,7 @@ describe('BulkPusher.converge', () => {
     keys.write((tx) =>
       tx.insertMany(
         Array.from({ length: count }, (_, i): ImportedKey => ({
-          ownerId: `owner-${from + i}`,
-          uuid: uuid(from + i),
-          email: `owner-${from + i}.bulk`,
-          nodeId,
-          inboundTag: TAG,
-          flow: '',
-          subscriptionEnd: new Date(NOW.getTime() + 86_400_000),
-          dataLimitBytes: 0,
-          limitReset: 'none',
-          deviceLimit: 0,
-          subscriptionToken: null,
+          ...testKey(`owner-${from + i}`, from + i, nodeId, NOW, { email: `owner-${from + i}.bulk` }),
           status: 'ACTIVE',
           applied: false,
         })),

@@ -7,6 +7,7 @@ import { CoreReads, createLogger, Metrics } from '@keyd/observability';
 import { KeyRepository, NodeRepository, StoreDatabase, UsageRepository } from '@keyd/store';
 import { XrayClient } from '@keyd/xray';
 import { FakeCore, startFakeCore } from '@keyd/xray/testing';
+import { testKey } from '@keyd/store/testing';
 import { CounterReader, FULL_READ_EVERY } from './counter.reader';
 import { UsageMetricsRecorder } from './usage-metrics.recorder';
 import { COUNTED_AFTER_LEAVING_MS, UsagePoller } from './usage.poller';
@@ -65,24 +66,7 @@ describe('UsagePoller', () => {
 
   const issue = async (owner: string, n: number) => {
     const nodeId = (await new NodeRepository(db).seed({ name: 'n', apiAddr: fake.addr, flavor: 'xray' }, NOW)).id;
-    return keys.write((tx) =>
-      tx.insertKey(
-        {
-          ownerId: owner,
-          uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-          email: `${owner}.mail`,
-          nodeId,
-          inboundTag: 'vless-in',
-          flow: '',
-          subscriptionEnd: new Date(NOW.getTime() + 86_400_000),
-          dataLimitBytes: 0,
-          limitReset: 'none',
-          deviceLimit: 0,
-          subscriptionToken: null,
-        },
-        new Date(NOW.getTime() - 7 * 86_400_000),
-      ),
-    );
+    return keys.write((tx) => tx.insertKey(testKey(owner, n, nodeId, NOW), new Date(NOW.getTime() - 7 * 86_400_000)));
   };
   const revokeAt = (id: number, at: Date) => keys.write((tx) => tx.update(id, { status: 'REVOKED' }, at));
   const traffic = (email: string, up: number, down: number) => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { internalsOf, StoreDatabase } from '../store.database';
+import { testKey } from '../testing/key.fixture';
 import { KeyRepository } from './key.repository';
 import { NodeRepository } from './node.repository';
 import { ActiveSnapshot } from './store.types';
@@ -26,25 +27,7 @@ describe('KeyRepository', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const issue = (owner: string, n: number) =>
-    keys.write((tx) =>
-      tx.insertKey(
-        {
-          ownerId: owner,
-          uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-          email: `${owner}.mail`,
-          nodeId,
-          inboundTag: 'vless-in',
-          flow: '',
-          subscriptionEnd: new Date(NOW.getTime() + 86_400_000),
-          dataLimitBytes: 0,
-          limitReset: 'none',
-          deviceLimit: 0,
-          subscriptionToken: null,
-        },
-        NOW,
-      ),
-    );
+  const issue = (owner: string, n: number) => keys.write((tx) => tx.insertKey(testKey(owner, n, nodeId, NOW), NOW));
 
   it('answers from insertMany the keys a read of them answers, whatever their status, group, token or confirmation', async () => {
     const base = {

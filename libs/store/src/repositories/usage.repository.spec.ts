@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Key } from '@keyd/domain';
 import { internalsOf, StoreDatabase } from '../store.database';
+import { testKey } from '../testing/key.fixture';
 import { KeyRepository } from './key.repository';
 import { NodeRepository } from './node.repository';
 import { PollCommit, USAGE_BATCH, UsageRepository } from './usage.repository';
@@ -177,22 +178,7 @@ describe('UsageRepository', () => {
     const owners = Array.from({ length: n }, (_, i) => `k${i}`);
     await keys.write(async (tx) => {
       for (const [i, owner] of owners.entries()) {
-        await tx.insertKey(
-          {
-            ownerId: owner,
-            uuid: `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
-            email: `${owner}.mail`,
-            nodeId,
-            inboundTag: 'vless-in',
-            flow: '',
-            subscriptionEnd: new Date(NOW.getTime() + 86_400_000),
-            dataLimitBytes: 0,
-            limitReset: 'none',
-            deviceLimit: 0,
-            subscriptionToken: null,
-          },
-          NOW,
-        );
+        await tx.insertKey(testKey(owner, i, nodeId, NOW), NOW);
       }
     });
     const readings = (up: number) =>
