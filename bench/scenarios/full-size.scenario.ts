@@ -76,6 +76,7 @@ async function grantsTo(keyd: KeydProcess, keys: number, n: number, prefix: stri
   const sampler = new ProcessSampler(keyd.pid as number).start();
   try {
     const run = await load(n, 'measured');
+    if (run.ok !== n) throw new Error(`${prefix}: ${run.ok} of ${n} grants answered: ${run.firstError ?? ''}`);
     sampler.stop();
     await sampler.sample();
     return { keys, grants: figures(n, run), maxRssBytes: sampler.maxRss() };
@@ -271,6 +272,9 @@ function notesOf(d: FullSizeFigures): string[] {
       `exit < 10 s ${met(d.exitMs < TARGETS.exitMs)}`,
     `the usage poll runs every ${LOADED_ENV.KEYD_STATS_INTERVAL_SECONDS} s and a reconcile pass every ` +
       `${LOADED_ENV.KEYD_RECONCILE_INTERVAL_SECONDS} s throughout; the config file is written at most once a second`,
-    `errors: seed ${d.seed.errors}, empty ${d.empty.grants.errors}, full ${d.full.grants.errors}`,
+    `errors: seed ${d.seed.errors}, empty ${d.empty.grants.errors}, full ${d.full.grants.errors}, ` +
+      `heap capped ${d.heap.capped.grants.errors}, uncapped ${d.heap.uncapped.grants.errors}`,
+    'the side-by-side heap runs go one after the other on the restarted node, the uncapped one second, ' +
+      'each after a warm-up of a third as many grants',
   ];
 }

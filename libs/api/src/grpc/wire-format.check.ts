@@ -51,10 +51,12 @@ export class WireFormatError extends Error {}
 /**
  * protobufjs decodes a known field by its declared type whatever wire type its
  * tag says, so bytes with a tag no encoder writes (field 1 with wire type 7,
- * say) decode into a plausible request. The checker walks the bytes first, as
- * Google's parsers do, and refuses what they would refuse: a reserved or group
- * wire type, field number 0, a length or varint that runs past the end, and a
- * known field sent with a wire type its type is never written with.
+ * say) decode into a plausible request. The checker walks the bytes first and
+ * refuses a reserved or group wire type, field number 0, and a length or
+ * varint that runs past the end, as Google's parsers do; and, stricter than
+ * they are (they would skip it as an unknown field), a known field sent with a
+ * wire type its type is never written with. keyd's own fields never change
+ * type, so no client of this API writes one.
  */
 export class WireFormatChecker {
   private readonly byName = new Map<string, MessageDescriptor>();

@@ -11,7 +11,10 @@ export class ClaimedRevision1764410000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE core_state ADD COLUMN claimed_rev INTEGER NOT NULL DEFAULT 0`);
-    await q.query(`UPDATE core_state SET claimed_rev = COALESCE((SELECT MAX(resync_rev) FROM nodes), 0)`);
+    // An agent's acknowledged revision may be a resync revision whose node is gone already: none is handed out again.
+    await q.query(
+      `UPDATE core_state SET claimed_rev = MAX(COALESCE((SELECT MAX(resync_rev) FROM nodes), 0), COALESCE((SELECT MAX(acked_rev) FROM nodes), 0))`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StoreDatabase } from '../store.database';
+import { QueryRunner } from 'typeorm';
+import { ClaimedRevision1764410000000 } from '../migrations/1764410000000-claimed-revision.migration';
+import { internalsOf, StoreDatabase } from '../store.database';
 import { FleetNodeRecord, FleetRepository, NodeLink } from './fleet.repository';
 import { KeyRepository } from './key.repository';
 import { NodeRepository } from './node.repository';
@@ -85,5 +87,18 @@ describe('FleetRepository regroup', () => {
     expect(await fleet.maxRev()).toBe(held);
     const restarted = new KeyRepository(db);
     expect((await issue(restarted, 2)).rev).toBeGreaterThan(held);
+  });
+
+  it('after the upgrade, hands out no revision an agent acknowledged, even one whose node is gone', async () => {
+    const keys = new KeyRepository(db);
+    await issue(keys, 1);
+    const query = (sql: string) => internalsOf(db).source.query(sql);
+    // A database from before the migration: an agent acknowledged a resync revision of a node deleted since.
+    await query('UPDATE nodes SET acked_rev = 42');
+    const migration = new ClaimedRevision1764410000000();
+    await migration.down({ query } as unknown as QueryRunner);
+    await migration.up({ query } as unknown as QueryRunner);
+
+    expect((await issue(new KeyRepository(db), 2)).rev).toBeGreaterThan(42);
   });
 });
