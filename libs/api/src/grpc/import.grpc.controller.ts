@@ -11,7 +11,7 @@ import {
   ImportService,
   OrphanPolicy,
 } from '@keyd/keys';
-import { AppLogger, InFlight, LOGGER } from '@keyd/observability';
+import { AppLogger, InFlight, liftHeapCap, LOGGER } from '@keyd/observability';
 import { bearerToken, tokenMatches } from '../auth/token.compare';
 import { ERROR_CATALOG } from '../errors/error.catalog';
 import {
@@ -76,9 +76,11 @@ export class ImportGrpcController {
   importKeys(call: ServerDuplexStream<ImportKeysRequest, ImportKeysResponse>): Promise<void> {
     return new Promise<void>((resolve) => {
       let settled = false;
+      let restoreHeapCap: () => void = () => undefined;
       const finish = (error?: unknown) => {
         if (settled) return;
         settled = true;
+        restoreHeapCap();
         if (error !== undefined) call.emit('error', this.status(error));
         else if (!call.cancelled) call.end();
         resolve();
@@ -86,6 +88,8 @@ export class ImportGrpcController {
       const expected = this.config.grpc.apiToken;
       if (expected && !tokenMatches(bearerToken(call.metadata.get('authorization')[0]?.toString()), expected))
         return finish(new UnauthenticatedError());
+      // While rows stream in and the import runs, they are a large live set.
+      restoreHeapCap = liftHeapCap();
       let options: ImportOptions | undefined;
       const rows: ImportRowInput[] = [];
       const clients: ImportConfigClient[] = [];
@@ -115,6 +119,8 @@ export class ImportGrpcController {
       call.on('end', () => {
         if (settled) return;
         const leave = this.inFlight.enter();
+        // A client that goes away does not stop the import: it keeps the cap lifted until it is done.
+        const running = liftHeapCap();
         this.imports
           .run({ rows, clients, options: options ?? this.options(null) }, (phase, done, total) => {
             if (!settled) call.write({ progress: { phase, done, total } });
@@ -124,7 +130,10 @@ export class ImportGrpcController {
             finish();
           })
           .catch((e: unknown) => finish(e))
-          .finally(leave);
+          .finally(() => {
+            running();
+            leave();
+          });
       });
     });
   }
