@@ -173,6 +173,30 @@ describe('fleet trust: enrollment, single-use tokens and mutual TLS', () => {
     await expect(enroll(join_token, csr('node-b').csr)).resolves.toMatchObject({ node_name: 'node-b' });
   });
 
+  it('answers bytes that are not an EnrollRequest with INVALID_ARGUMENT, and goes on enrolling', async () => {
+    const { join_token } = await nodes.create('node-bytes', 4431);
+    const raw = new grpc.Client(controlAddr, pinned());
+    const send = (bytes: Buffer) =>
+      new Promise<number>((resolve) =>
+        raw.makeUnaryRequest(
+          '/keyd.v1.NodeSync/Enroll',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          bytes,
+          (err) => resolve(err ? err.code : grpc.status.OK),
+        ),
+      );
+    try {
+      // join_token (a string) with the reserved wire type 7; then a length past the end.
+      const token = Buffer.from(join_token);
+      expect(await send(Buffer.from([0x0f, token.length, ...token]))).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(await send(Buffer.from([0x0a, 0x7f, 0x61]))).toBe(grpc.status.INVALID_ARGUMENT);
+    } finally {
+      raw.close();
+    }
+    await expect(enroll(join_token, csr('node-bytes').csr)).resolves.toMatchObject({ node_name: 'node-bytes' });
+  });
+
   it('a node whose agent is gone for good is deleted with force, and its certificate is refused from then on', async () => {
     const { join_token } = await nodes.create('node-gone', 4431);
     const gone = await startAgentNode({

@@ -8,7 +8,6 @@ import {
   GrpcListenerServer,
   grpcProtoFiles,
   setupOpenApi,
-  tolerateMalformedRequests,
   warnAboutPlaintextTokens,
 } from '@keyd/api';
 import { ConfigError, KeydConfig, loadConfig } from '@keyd/config';
@@ -19,6 +18,7 @@ import {
   hardenHttpServer,
   installProcessGuards,
   NestPinoLogger,
+  tolerateMalformedRequests,
 } from '@keyd/observability';
 import { AppModule } from './app.module';
 

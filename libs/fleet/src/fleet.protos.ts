@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoDir } from '@keyd/config';
+import { tolerateMalformedRequests } from '@keyd/observability';
 import type {
   AgentMessage,
   AgentReport,
@@ -42,6 +43,8 @@ export function nodeSyncService(): grpc.ServiceClientConstructor {
     defaults: true,
     oneofs: true,
   });
+  // The agent link is a listener too: bytes no encoder writes are refused as INVALID_ARGUMENT, not decoded.
+  tolerateMalformedRequests(definition as unknown as Record<string, unknown>);
   const pkg = grpc.loadPackageDefinition(definition) as unknown as {
     keyd: { v1: { NodeSync: grpc.ServiceClientConstructor } };
   };

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
-import { AppLogger, LOGGER } from '@keyd/observability';
+import { AppLogger, LOGGER, MALFORMED } from '@keyd/observability';
 import { DomainError } from '@keyd/domain';
 import { FleetAuthority } from './fleet.authority';
 import {
@@ -58,6 +58,8 @@ export class FleetSyncServer implements OnApplicationBootstrap, OnApplicationShu
         call: grpc.ServerUnaryCall<WireEnrollRequest, WireEnrollResponse>,
         done: grpc.sendUnaryData<WireEnrollResponse>,
       ) => {
+        if (MALFORMED in call.request)
+          return done({ code: grpc.status.INVALID_ARGUMENT, details: 'not a valid protobuf message' });
         this.enroll(call.request).then(
           (r) => done(null, r),
           (e: unknown) => done(this.enrollError(e)),

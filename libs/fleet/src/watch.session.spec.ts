@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ServerDuplexStream } from '@grpc/grpc-js';
 import { KeyEvents } from '@keyd/keys';
-import { AppLogger } from '@keyd/observability';
+import { AppLogger, MALFORMED } from '@keyd/observability';
 import { FleetRepository } from '@keyd/store';
 import { FleetHub } from './fleet.hub';
 import { FleetMetrics } from './fleet.metrics';
@@ -90,5 +90,18 @@ describe('WatchSession hello', () => {
     await settle();
     expect(hub.isConnected(agentNode({}).id)).toBe(true);
     expect(written).toEqual([{ drain: {} }]);
+  });
+
+  it('refuses bytes that are not an agent message with INVALID_ARGUMENT, and serves nothing', async () => {
+    const repo = { byId: jest.fn(async () => agentNode({})) } as unknown as FleetRepository;
+    const { call, hub, written } = session(false, jest.fn(), repo);
+    const errors: { code: number }[] = [];
+    call.on('error', (e: { code: number }) => errors.push(e));
+    call.emit('data', { [MALFORMED]: 'field 1 has wire type 7' });
+    call.emit('data', { body: 'hello', hello: { since_revision: 0 } });
+    await settle();
+    expect(errors).toEqual([expect.objectContaining({ code: 3 })]);
+    expect(hub.isConnected(agentNode({}).id)).toBe(false);
+    expect(written).toEqual([]);
   });
 });

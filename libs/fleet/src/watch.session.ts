@@ -1,6 +1,6 @@
 import { ServerDuplexStream, status } from '@grpc/grpc-js';
 import { Key } from '@keyd/domain';
-import { AppLogger } from '@keyd/observability';
+import { AppLogger, MALFORMED } from '@keyd/observability';
 import { FleetNodeRecord, FleetRepository } from '@keyd/store';
 import { AgentSession, FleetHub } from './fleet.hub';
 import { FleetMetrics } from './fleet.metrics';
@@ -104,6 +104,12 @@ export class WatchSession implements AgentSession {
   private onMessage(m: WireAgentMessage): void {
     // What a closed call still had buffered is not served: its node may be gone.
     if (this.closed) return;
+    if (MALFORMED in m) {
+      this.deps.log.warn({ node: this.node.name }, 'agent sent bytes that are not a valid message');
+      this.call.emit('error', { code: status.INVALID_ARGUMENT, details: 'not a valid protobuf message' });
+      this.end();
+      return;
+    }
     const now = new Date();
     switch (m.body) {
       case 'hello':

@@ -9,3 +9,6 @@ export * from './listener.hardening';
 export * from './process.guards';
 export * from './core-reads.tracker';
 export * from './heap.tuning';
+export * from './grpc-input.hardening';
+export { WireFormatChecker, WireFormatError } from './wire-format.check';
+export type { MessageDefinition } from './wire-format.check';

@@ -11,7 +11,7 @@ import {
   ImportService,
   OrphanPolicy,
 } from '@keyd/keys';
-import { AppLogger, InFlight, liftHeapCap, LOGGER } from '@keyd/observability';
+import { AppLogger, InFlight, liftHeapCap, LOGGER, MALFORMED } from '@keyd/observability';
 import { bearerToken, tokenMatches } from '../auth/token.compare';
 import { ERROR_CATALOG } from '../errors/error.catalog';
 import {
@@ -20,7 +20,6 @@ import {
   ImportReport as ProtoImportReport,
   OrphanPolicy as ProtoOrphanPolicy,
 } from './generated/keyd/v1/keyd.pb';
-import { MALFORMED } from './grpc.options';
 
 /** Far more than any node holds; a bound on what one call may make the daemon keep in memory. */
 const MAX_ROWS = 1_000_000;

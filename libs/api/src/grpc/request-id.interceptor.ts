@@ -2,8 +2,7 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nes
 import { Metadata } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
 import { InvalidArgumentError } from '@keyd/domain';
-import { InFlight, runWithRequestId } from '@keyd/observability';
-import { MALFORMED } from './grpc.options';
+import { InFlight, MALFORMED, runWithRequestId } from '@keyd/observability';
 
 /** Carries `x-request-id` metadata (or a fresh id) into every log line of the call, and counts it as in flight. */
 @Injectable()

@@ -1,7 +1,7 @@
 import * as protoLoader from '@grpc/proto-loader';
 import fc from 'fast-check';
 import { GRPC_LOADER_OPTIONS, grpcProtoFiles } from './grpc.options';
-import { MessageDefinition, WireFormatChecker, WireFormatError } from './wire-format.check';
+import { MessageDefinition, WireFormatChecker, WireFormatError } from '@keyd/observability';
 
 const definition = protoLoader.loadSync(grpcProtoFiles(), GRPC_LOADER_OPTIONS) as unknown as Record<
   string,
