@@ -8,6 +8,7 @@ import { makeTestPki, TestPki } from './support/certs.harness';
 import { fleetListen, NodesClient, startAgentNode } from './support/fleet.harness';
 import { runKeyd } from './support/cli.harness';
 import { eventually, keydPackage } from './support/keyd.harness';
+import { unaryStatus } from './support/raw-socket.harness';
 import { Stack, startStack } from './support/stack.harness';
 
 type Unary = (req: unknown, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: unknown) => void) => void;
@@ -176,16 +177,7 @@ describe('fleet trust: enrollment, single-use tokens and mutual TLS', () => {
   it('answers bytes that are not an EnrollRequest with INVALID_ARGUMENT, and goes on enrolling', async () => {
     const { join_token } = await nodes.create('node-bytes', 4431);
     const raw = new grpc.Client(controlAddr, pinned());
-    const send = (bytes: Buffer) =>
-      new Promise<number>((resolve) =>
-        raw.makeUnaryRequest(
-          '/keyd.v1.NodeSync/Enroll',
-          (b: Buffer) => b,
-          (b: Buffer) => b,
-          bytes,
-          (err) => resolve(err ? err.code : grpc.status.OK),
-        ),
-      );
+    const send = (bytes: Buffer) => unaryStatus(raw, '/keyd.v1.NodeSync/Enroll', bytes);
     try {
       // join_token (a string) with the reserved wire type 7; then a length past the end.
       const token = Buffer.from(join_token);

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { grpcCode } from '../support/keyd.harness';
+import { unaryStatus } from '../support/raw-socket.harness';
 import { startStack, Stack } from '../support/stack.harness';
 
 const TOKEN = 'input-properties-admin-token-0000000';
@@ -140,16 +141,7 @@ describe('property: hostile input is refused and changes nothing', () => {
 
   it('gRPC: bytes that are not a GrantAccessRequest get INVALID_ARGUMENT; the database is unchanged', async () => {
     const raw = new grpc.Client(s.keyd.grpcAddr, grpc.credentials.createInsecure());
-    const call = (bytes: Buffer) =>
-      new Promise<number>((resolve) =>
-        raw.makeUnaryRequest(
-          '/keyd.v1.KeyManager/GrantAccess',
-          (b: Buffer) => b,
-          (b: Buffer) => b,
-          bytes,
-          (err) => resolve(err ? err.code : grpc.status.OK),
-        ),
-      );
+    const call = (bytes: Buffer) => unaryStatus(raw, '/keyd.v1.KeyManager/GrantAccess', bytes);
     const varint = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...varint(Math.floor(n / 0x80))]);
     // A length-delimited field whose length runs past the end, or a reserved wire type: never decodable. The
     // last is a good grant but for owner_id's wire type (7, reserved), which protobufjs alone would decode.

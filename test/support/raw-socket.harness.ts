@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js';
 import * as net from 'net';
 import * as tls from 'tls';
 
@@ -102,4 +103,17 @@ export function openRaw(host: string, port: number, payload: Buffer): Promise<Ra
     });
     socket.once('close', () => reject(new Error('closed before connecting')));
   });
+}
+
+/** Sends bytes as they are to a unary gRPC method and answers the status the server ends the call with. */
+export function unaryStatus(client: grpc.Client, method: string, bytes: Buffer): Promise<number> {
+  return new Promise((resolve) =>
+    client.makeUnaryRequest(
+      method,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      bytes,
+      (err) => resolve(err ? err.code : grpc.status.OK),
+    ),
+  );
 }
