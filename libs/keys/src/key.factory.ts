@@ -1,8 +1,27 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { KEYD_CONFIG, KeydConfig } from '@keyd/config';
 import { LimitReset } from '@keyd/domain';
 import { CURRENT_NODE, NewKey, NodeRecord } from '@keyd/store';
+
+const POOL_BYTES = 4096;
+const pool = Buffer.alloc(POOL_BYTES);
+let drawn = POOL_BYTES;
+
+/**
+ * n bytes from the system's CSPRNG, drawn from a buffer refilled 4 KiB at a
+ * time (randomUUID keeps such a cache too): one system call per key and per
+ * token was a twentieth of an import's time. No byte is handed out twice.
+ */
+function random(n: number): Buffer {
+  if (drawn + n > POOL_BYTES) {
+    randomFillSync(pool);
+    drawn = 0;
+  }
+  const out = Buffer.from(pool.subarray(drawn, drawn + n));
+  drawn += n;
+  return out;
+}
 
 /**
  * A new key's core email: `<owner slug>.<16 random hex digits>`. The core
@@ -17,12 +36,12 @@ export function emailFor(ownerId: string): string {
     .replace(/[^a-z0-9_-]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 32);
-  return `${slug || 'key'}.${randomBytes(8).toString('hex')}`;
+  return `${slug || 'key'}.${random(8).toString('hex')}`;
 }
 
 /** 192 random bits, URL-safe: a subscription URL cannot be guessed or enumerated. */
 export function newSubscriptionToken(): string {
-  return randomBytes(24).toString('base64url');
+  return random(24).toString('base64url');
 }
 
 export interface KeyPlan {
