@@ -77,6 +77,16 @@ describe('fleet trust: enrollment, single-use tokens and mutual TLS', () => {
       call.write({ hello: { since_revision: 0 } });
     });
   const connected = async (name: string) => (await nodes.list()).nodes.find((n) => n.name === name)?.connected === true;
+  /** Starts an agent under its own directory with a join token, as an operator would on the node's machine. */
+  const agent = (name: string, joinToken: string) =>
+    startAgentNode({ dir: stack.dir, name, controlAddr, joinToken, target: stack.target });
+  /** A node created and its agent started with the node's token, connected. */
+  const connectedAgent = async (name: string) => {
+    const { join_token } = await nodes.create(name, 4431);
+    const node = await agent(name, join_token);
+    await eventually(() => connected(name), 15_000);
+    return { join_token, node };
+  };
 
   beforeAll(async () => {
     controlAddr = await fleetListen();
@@ -103,26 +113,12 @@ describe('fleet trust: enrollment, single-use tokens and mutual TLS', () => {
   });
 
   it('a join token enrolls one agent, once: a second enrollment and a second agent with it are refused', async () => {
-    const { join_token } = await nodes.create('node-a', 4431);
-    const first = await startAgentNode({
-      dir: stack.dir,
-      name: 'node-a',
-      controlAddr,
-      joinToken: join_token,
-      target: stack.target,
-    });
-    await eventually(() => connected('node-a'), 15_000);
+    const { join_token, node: first } = await connectedAgent('node-a');
     expect(readFileSync(join(stack.dir, 'node-a', 'agent.crt'), 'utf8')).toContain('BEGIN CERTIFICATE');
 
     await expect(enroll(join_token, csr('again').csr)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
 
-    const copy = await startAgentNode({
-      dir: stack.dir,
-      name: 'node-a-copy',
-      controlAddr,
-      joinToken: join_token,
-      target: stack.target,
-    });
+    const copy = await agent('node-a-copy', join_token);
     await eventually(async () => /enrollment refused/.test(copy.agent.logs()), 15_000);
     expect(copy.agent.logs()).toContain('the control plane refused the join token');
     expect(copy.agent.logs()).not.toContain(join_token);
@@ -139,7 +135,7 @@ describe('fleet trust: enrollment, single-use tokens and mutual TLS', () => {
     await enroll(join_token, request.csr);
     mkdirSync(join(stack.dir, 'node-r'), { recursive: true });
     writeFileSync(join(stack.dir, 'node-r', 'agent.key'), request.key, { mode: 0o600 });
-    await startAgentNode({ dir: stack.dir, name: 'node-r', controlAddr, joinToken: join_token, target: stack.target });
+    await agent('node-r', join_token);
     await eventually(() => connected('node-r'), 15_000);
   });
 
@@ -160,15 +156,9 @@ describe('fleet trust: enrollment, single-use tokens and mutual TLS', () => {
   it("an agent whose token carries another CA's fingerprint refuses the control plane and never spends the token", async () => {
     const { join_token } = await nodes.create('node-b', 4431);
     const forged = `${join_token.slice(0, join_token.lastIndexOf('.') + 1)}${'0'.repeat(64)}`;
-    const agent = await startAgentNode({
-      dir: stack.dir,
-      name: 'node-b',
-      controlAddr,
-      joinToken: forged,
-      target: stack.target,
-    });
-    await eventually(async () => /enrollment refused/.test(agent.agent.logs()), 15_000);
-    expect(agent.agent.logs()).toContain("the control plane's CA does not match the join token's fingerprint");
+    const refused = await agent('node-b', forged);
+    await eventually(async () => /enrollment refused/.test(refused.agent.logs()), 15_000);
+    expect(refused.agent.logs()).toContain("the control plane's CA does not match the join token's fingerprint");
     expect(await connected('node-b')).toBe(false);
     // The secret never left the agent: the real token still enrolls.
     await expect(enroll(join_token, csr('node-b').csr)).resolves.toMatchObject({ node_name: 'node-b' });
@@ -190,15 +180,7 @@ describe('fleet trust: enrollment, single-use tokens and mutual TLS', () => {
   });
 
   it('a node whose agent is gone for good is deleted with force, and its certificate is refused from then on', async () => {
-    const { join_token } = await nodes.create('node-gone', 4431);
-    const gone = await startAgentNode({
-      dir: stack.dir,
-      name: 'node-gone',
-      controlAddr,
-      joinToken: join_token,
-      target: stack.target,
-    });
-    await eventually(() => connected('node-gone'), 15_000);
+    const { node: gone } = await connectedAgent('node-gone');
     await gone.agent.kill('SIGKILL');
     await eventually(async () => !(await connected('node-gone')), 15_000);
 
@@ -225,15 +207,7 @@ describe('fleet trust: enrollment, single-use tokens and mutual TLS', () => {
   });
 
   it('a connected node deleted with force loses its link at once, and its agent is refused from then on', async () => {
-    const { join_token } = await nodes.create('node-live', 4431);
-    const live = await startAgentNode({
-      dir: stack.dir,
-      name: 'node-live',
-      controlAddr,
-      joinToken: join_token,
-      target: stack.target,
-    });
-    await eventually(() => connected('node-live'), 15_000);
+    const { node: live } = await connectedAgent('node-live');
     expect(await nodes.remove('node-live', true)).toMatchObject({ name: 'node-live', draining: false });
     await eventually(async () => /control plane refused this node/.test(live.agent.logs()), 15_000);
   });

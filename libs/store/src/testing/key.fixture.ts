@@ -3,7 +3,7 @@ import { NewKey } from '../repositories/store.types';
 const DAY_MS = 86_400_000;
 
 /** The UUID of test key n: distinct for every n, and valid. */
-export const testUuid = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const testUuid = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 /**
  * A key as the specs issue it: on the vless-in inbound of a node, no flow,
